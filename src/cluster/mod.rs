@@ -1,0 +1,57 @@
+//! The Kubernetes side: reads and writes ckf-migrator needs from the cluster, through kube-rs.
+//!
+//! This module knows Kubernetes and nothing of Juju. Absence is data: a missing object is `None`,
+//! not an error. Every error names the object concerned.
+
+mod error;
+
+pub use error::{Error, Result};
+
+use std::path::PathBuf;
+
+/// Where the cluster's credentials come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// A kubeconfig file (CLI mode, tests, the demo).
+    Kubeconfig(PathBuf),
+    /// The pod's service account (charm mode: Juju passes `KUBERNETES_SERVICE_HOST`/`PORT`).
+    InCluster,
+}
+
+/// A connection to the cluster.
+#[derive(Clone)]
+pub struct Cluster {
+    client: kube::Client,
+}
+
+impl Cluster {
+    /// Builds a client from `source`. Nothing is sent yet.
+    ///
+    /// # Errors
+    /// The kubeconfig cannot be read or parsed, or the in-cluster environment is incomplete.
+    pub async fn connect(source: &Source) -> Result<Self> {
+        let config = match source {
+            Source::Kubeconfig(path) => {
+                let kubeconfig = kube::config::Kubeconfig::read_from(path).map_err(|e| {
+                    Error::config(format!("cannot read kubeconfig {}: {e}", path.display()))
+                })?;
+                kube::Config::from_custom_kubeconfig(
+                    kubeconfig,
+                    &kube::config::KubeConfigOptions::default(),
+                )
+                .await
+                .map_err(|e| Error::config(format!("invalid kubeconfig {}: {e}", path.display())))?
+            }
+            Source::InCluster => kube::Config::incluster()
+                .map_err(|e| Error::config(format!("cannot use the pod's service account: {e}")))?,
+        };
+        let client = kube::Client::try_from(config)
+            .map_err(|e| Error::config(format!("cannot build the Kubernetes client: {e}")))?;
+        Ok(Self { client })
+    }
+
+    /// The underlying kube-rs client.
+    pub fn client(&self) -> &kube::Client {
+        &self.client
+    }
+}

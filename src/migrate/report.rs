@@ -1,0 +1,208 @@
+//! What a migration run tells its front end: the outcome, progress events, and the result keys.
+
+use std::fmt;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+
+use crate::verify;
+
+/// How a run ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// Changes were applied and every fact of the plan holds.
+    Migrated,
+    /// Every fact already held: nothing was changed.
+    AlreadyMigrated,
+    /// Dry-run: the changes a run would make, nothing written.
+    Planned,
+    /// The run stopped. `step` names the phase or check, `error` is one sentence with the fix.
+    Failed {
+        /// Where it stopped, e.g. `preflight` or `refresh: kfp-api`.
+        step: String,
+        /// What failed, why, and what to do.
+        error: String,
+    },
+}
+
+impl Outcome {
+    /// The `result` key's value.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Outcome::Migrated => "migrated",
+            Outcome::AlreadyMigrated => "already-migrated",
+            Outcome::Planned => "planned",
+            Outcome::Failed { .. } => "failed",
+        }
+    }
+
+    /// Whether the run failed.
+    pub fn is_failure(&self) -> bool {
+        matches!(self, Outcome::Failed { .. })
+    }
+}
+
+/// The result of `migrate-to-ambient`.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// How it ended.
+    pub outcome: Outcome,
+    /// The changes applied, as the equivalent commands.
+    pub applied: Vec<String>,
+    /// Facts skipped, each with its reason (e.g. the application is not in the model).
+    pub skipped: Vec<String>,
+    /// Dry-run: the changes a run would make, as commands, in order.
+    pub planned: Vec<String>,
+    /// Wall time of the run.
+    pub duration: Duration,
+    /// Name of the backup ConfigMap, when one was written.
+    pub backup: Option<String>,
+    /// Summary of the verification run at the end of a migration.
+    pub verify: Option<verify::Summary>,
+}
+
+impl Report {
+    /// A report for a run that stopped before doing anything.
+    pub fn failed(step: impl Into<String>, error: impl Into<String>, duration: Duration) -> Self {
+        Self {
+            outcome: Outcome::Failed {
+                step: step.into(),
+                error: error.into(),
+            },
+            applied: Vec::new(),
+            skipped: Vec::new(),
+            planned: Vec::new(),
+            duration,
+            backup: None,
+            verify: None,
+        }
+    }
+
+    /// Action results as flat `key = value` pairs (dots nest), in a stable order.
+    pub fn results(&self) -> Vec<(String, String)> {
+        let mut out = vec![
+            ("result".to_string(), self.outcome.as_str().to_string()),
+            ("applied".to_string(), self.applied.len().to_string()),
+            ("skipped".to_string(), self.skipped.len().to_string()),
+            (
+                "duration-seconds".to_string(),
+                self.duration.as_secs().to_string(),
+            ),
+        ];
+        if let Some(backup) = &self.backup {
+            out.push(("backup".into(), backup.clone()));
+        }
+        if !self.skipped.is_empty() {
+            out.push(("skipped-facts".into(), self.skipped.join("\n")));
+        }
+        if !self.planned.is_empty() {
+            out.push(("commands".into(), self.planned.join("\n")));
+        }
+        if let Outcome::Failed { step, error } = &self.outcome {
+            out.push(("failed-step".into(), step.clone()));
+            out.push(("error".into(), error.clone()));
+        }
+        if let Some(summary) = &self.verify {
+            out.extend(summary.results("verify"));
+        }
+        out
+    }
+}
+
+/// Progress of a run, reported as it happens. The front end decides where it goes
+/// (`action-log` and `status-set` in charm mode, stderr in CLI mode).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// A line of progress that is not tied to a fact (preflight findings, backup, lease).
+    Note(String),
+    /// A phase begins.
+    PhaseStarted {
+        /// 1-based index among the phases that apply to this model.
+        index: usize,
+        /// Number of phases that apply.
+        total: usize,
+        /// Phase name, e.g. `refresh`.
+        name: String,
+    },
+    /// A change starts, shown as its equivalent command.
+    ChangeStarted {
+        /// The command.
+        command: String,
+    },
+    /// A change was applied and observed true.
+    ChangeFinished {
+        /// The command.
+        command: String,
+        /// From start to observed true.
+        elapsed: Duration,
+    },
+    /// A fact was skipped.
+    Skipped {
+        /// The fact and why.
+        reason: String,
+    },
+    /// Waiting for the phase's facts to be observed true.
+    Waiting {
+        /// What is still not true, in short.
+        pending: String,
+    },
+}
+
+impl Event {
+    /// The workload status message this event calls for, if any.
+    pub fn status_message(&self) -> Option<String> {
+        match self {
+            Event::PhaseStarted { index, total, name } => {
+                Some(format!("migrating: phase {index}/{total} {name}"))
+            }
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Event {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Event::Note(text) => f.write_str(text),
+            Event::PhaseStarted { index, total, name } => {
+                write!(f, "phase {index}/{total}: {name}")
+            }
+            Event::ChangeStarted { command } => write!(f, "start: {command}"),
+            Event::ChangeFinished { command, elapsed } => {
+                write!(f, "done ({:.1} s): {command}", elapsed.as_secs_f64())
+            }
+            Event::Skipped { reason } => write!(f, "skipped: {reason}"),
+            Event::Waiting { pending } => write!(f, "waiting for: {pending}"),
+        }
+    }
+}
+
+/// Where the engine sends progress. Cloneable; sending never blocks and never fails (a front end
+/// that stopped listening just loses the lines).
+#[derive(Debug, Clone)]
+pub struct Events(Option<mpsc::UnboundedSender<Event>>);
+
+impl Events {
+    /// A sink and the receiver the front end drains.
+    pub fn channel() -> (Self, mpsc::UnboundedReceiver<Event>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        (Self(Some(tx)), rx)
+    }
+
+    /// A sink that drops everything (benchmarks, nested runs).
+    pub fn discard() -> Self {
+        Self(None)
+    }
+
+    /// Reports an event.
+    pub fn emit(&self, event: Event) {
+        if let Some(tx) = &self.0 {
+            let _ = tx.send(event);
+        }
+    }
+
+    /// Reports a free-form progress line.
+    pub fn note(&self, text: impl Into<String>) {
+        self.emit(Event::Note(text.into()));
+    }
+}
