@@ -373,10 +373,10 @@ fn related(
 
 /// Done when the application's units have settled, given what this run expects of it.
 fn settled(plan: &Plan, settle: Settle, app: &App, memory: &RunMemory) -> FactState {
-    if let Some(expected) = memory.expected_revisions.get(&app.name) {
-        if app.revision != Some(*expected) {
-            return FactState::Pending(format!("{} to move to revision {expected}", app.name));
-        }
+    if let Some(expected) = memory.expected_revisions.get(&app.name)
+        && app.revision != Some(*expected)
+    {
+        return FactState::Pending(format!("{} to move to revision {expected}", app.name));
     }
     if app.units.is_empty() {
         return FactState::Pending(format!("{} units to appear", app.name));
