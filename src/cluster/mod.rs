@@ -3,9 +3,20 @@
 //! This module knows Kubernetes and nothing of Juju. Absence is data: a missing object is `None`,
 //! not an error. Every error names the object concerned.
 
+mod custom;
 mod error;
+mod lease;
+mod objects;
+mod sidecars;
 
+pub use custom::{InferenceService, inference_service_resource, profile_resource};
 pub use error::{Error, Result};
+pub use lease::{LeaseError, LeaseGuard, LeaseHolder};
+pub use objects::{FIELD_MANAGER, ISTIO_K8S_MANAGED_LABEL, RolloutStatus, WorkloadKind};
+pub use sidecars::{PodSummary, SidecarReport, SidecarWorkload};
+
+/// Page size for cluster-wide lists: a large cluster is read in bounded chunks.
+pub const PAGE_SIZE: u32 = 500;
 
 use std::path::PathBuf;
 
