@@ -270,3 +270,131 @@ pub fn error_of(reply: &Value) -> (String, String) {
         reply["error-code"].as_str().unwrap_or_default().to_string(),
     )
 }
+
+/// `juju refresh APP --channel CHANNEL` as the Go CLI does it (juju-api.md §5(d)), raw JSON:
+/// GetCharmURLOrigin → ResolveCharms → AddCharm → CharmInfo → ListResources →
+/// ListCharmResources → AddPendingResources (changed resources only) → SetCharm.
+/// Returns the SetCharm reply envelope and the names of the resources uploaded.
+pub async fn refresh(client: &mut Client, app: &str, channel: &str) -> (Value, Vec<String>) {
+    let current = client
+        .ok(
+            "Application",
+            22,
+            "GetCharmURLOrigin",
+            json!({"application": app, "branch": ""}),
+        )
+        .await;
+    let url = current["url"].as_str().expect("url").to_string();
+    let mut origin = current["charm-origin"].clone();
+    match channel.split_once('/') {
+        Some((track, risk)) => {
+            origin["track"] = json!(track);
+            origin["risk"] = json!(risk);
+        }
+        // No track: keep the old one, set only the risk.
+        None => origin["risk"] = json!(channel),
+    }
+    let reference = match url.rsplit_once('-') {
+        Some((head, rev)) if rev.bytes().all(|b| b.is_ascii_digit()) => head.to_string(),
+        _ => url.clone(),
+    };
+    let resolved = client
+        .ok(
+            "Charms",
+            7,
+            "ResolveCharms",
+            json!({"resolve": [
+            {"reference": reference, "charm-origin": origin, "switch-charm": false}]}),
+        )
+        .await["Results"][0]
+        .clone();
+    assert!(
+        resolved.get("error").is_none(),
+        "resolve failed: {resolved}"
+    );
+    let new_url = resolved["url"].as_str().expect("resolved url").to_string();
+    let added = client
+        .ok(
+            "Charms",
+            7,
+            "AddCharm",
+            json!({"url": new_url, "charm-origin": resolved["charm-origin"], "force": false}),
+        )
+        .await["charm-origin"]
+        .clone();
+    let info = client
+        .ok("Charms", 7, "CharmInfo", json!({"url": new_url}))
+        .await;
+    let declared = info["meta"]["resources"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    let current = client
+        .ok(
+            "Resources",
+            3,
+            "ListResources",
+            json!({"entities": [{"tag": format!("application-{app}")}]}),
+        )
+        .await["results"][0]["resources"]
+        .clone();
+    let available = client
+        .ok(
+            "Charms",
+            7,
+            "ListCharmResources",
+            json!({"entities": [{"charm-url": new_url, "charm-origin": added}]}),
+        )
+        .await["results"][0]
+        .clone();
+    let mut uploads = Vec::new();
+    for res in available.as_array().cloned().unwrap_or_default() {
+        let name = res["name"].as_str().expect("name");
+        assert!(declared.contains_key(name), "CharmInfo declares {name}");
+        let now = current
+            .as_array()
+            .and_then(|c| c.iter().find(|r| r["name"] == name))
+            .map(|r| r["revision"].clone());
+        if now.as_ref() != Some(&res["revision"]) {
+            uploads.push(
+                json!({"name": name, "type": res["type"], "path": res["path"],
+                "description": res["description"], "origin": "store", "revision": -1,
+                "fingerprint": null, "size": 0}),
+            );
+        }
+    }
+    let mut resource_ids = serde_json::Map::new();
+    let names: Vec<String> = uploads
+        .iter()
+        .map(|u| u["name"].as_str().expect("name").to_string())
+        .collect();
+    if !uploads.is_empty() {
+        let pending = client
+            .ok(
+                "Resources",
+                3,
+                "AddPendingResources",
+                json!({"tag": format!("application-{app}"),
+                "url": new_url, "charm-origin": added, "macaroon": null, "resources": uploads}),
+            )
+            .await;
+        assert!(pending.get("error").is_none(), "pending failed: {pending}");
+        for (name, id) in names
+            .iter()
+            .zip(pending["pending-ids"].as_array().expect("ids"))
+        {
+            resource_ids.insert(name.clone(), id.clone());
+        }
+    }
+    let reply = client
+        .call(
+            "Application",
+            22,
+            "SetCharm",
+            json!({"application": app, "charm-url": new_url,
+            "charm-origin": added, "channel": added["risk"], "force": false, "force-base": false,
+            "force-units": false, "generation": "", "resource-ids": resource_ids}),
+        )
+        .await;
+    (reply, names)
+}
