@@ -394,3 +394,17 @@ async fn ping_answers_an_empty_response() {
         json!({"request-id": reply["request-id"], "response": {}})
     );
 }
+
+#[tokio::test]
+async fn messages_larger_than_tungstenites_default_frame_are_accepted() {
+    let twin = Twin::start().await;
+    let mut client = twin.admin().await;
+    // 20 MiB: above tungstenite's 16 MiB default frame limit, below Juju's 64 MiB.
+    let big = "x".repeat(20 << 20);
+
+    let reply = client
+        .call("Pinger", 1, "Ping", json!({"padding": big}))
+        .await;
+
+    assert_eq!(reply["response"], json!({}));
+}
