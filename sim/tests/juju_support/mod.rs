@@ -410,8 +410,17 @@ pub async fn refresh(client: &mut Client, app: &str, channel: &str) -> (Value, V
     (reply, names)
 }
 
-/// The CKF 1.11/stable bundle (ckf-ambient.md §2.2) as (app, charm, channel, config, trust).
-pub const CKF_1_11: &[(&str, &str, &str, &[(&str, &str)], bool)] = &[
+/// (application, charm, channel, config, trust) of one bundle application.
+pub type BundleApp = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static [(&'static str, &'static str)],
+    bool,
+);
+
+/// The CKF 1.11/stable bundle (ckf-ambient.md §2.2).
+pub const CKF_1_11: &[BundleApp] = &[
     (
         "admission-webhook",
         "admission-webhook",
