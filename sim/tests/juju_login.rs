@@ -313,6 +313,14 @@ async fn unknown_facades_versions_and_methods_fail_as_juju_words_them() {
     let unknown_version = client.call("Client", 5, "FullStatus", json!({})).await;
     let unknown_method = client.call("Client", 8, "Nope", json!({})).await;
     let unserved_method = client.call("Application", 22, "AddUnits", json!({})).await;
+    let old_deploy = client
+        .call(
+            "Application",
+            18,
+            "DeployFromRepository",
+            json!({"Args": []}),
+        )
+        .await;
 
     assert_eq!(
         error_of(&no_version),
@@ -348,6 +356,10 @@ async fn unknown_facades_versions_and_methods_fail_as_juju_words_them() {
             "no such request - method Application(22).AddUnits is not implemented".into(),
             "not implemented".into()
         )
+    );
+    assert_eq!(
+        error_of(&old_deploy).0,
+        "no such request - method Application(18).DeployFromRepository is not implemented"
     );
 }
 
