@@ -420,3 +420,25 @@ async fn messages_larger_than_tungstenites_default_frame_are_accepted() {
 
     assert_eq!(reply["response"], json!({}));
 }
+
+#[tokio::test]
+async fn start_serves_on_loopback_with_its_own_ca() {
+    let twin = Twin::start_default().await;
+    let mut client = twin.connect().await;
+
+    let reply = client.login(ADMIN.0, ADMIN.1).await;
+
+    assert!(twin.controller.addr().ip().is_loopback());
+    assert!(reply.get("error").is_none(), "{reply}");
+}
+
+#[tokio::test]
+async fn a_client_close_is_answered_and_the_connection_ends() {
+    let twin = Twin::start().await;
+    let mut client = twin.admin().await;
+
+    client.close().await;
+    let after = client.recv().await;
+
+    assert_eq!(after, None);
+}

@@ -62,6 +62,23 @@ impl Twin {
         }
     }
 
+    /// Starts through [`ckf_sim::juju::start`], as other crates would.
+    pub async fn start_default() -> Twin {
+        let model = Model::new(ModelConfig {
+            timing: Timing::fast(),
+            ..ModelConfig::default()
+        });
+        model.add_user(ADMIN.0, ADMIN.1, Access::Admin);
+        let started = ckf_sim::juju::start(model.clone())
+            .await
+            .expect("controller starts");
+        Twin {
+            model,
+            controller: started.handle,
+            ca_pem: started.ca_pem,
+        }
+    }
+
     /// Connects to `path` (e.g. `/api`) without logging in.
     pub async fn connect_path(&self, path: &str) -> Client {
         Client::connect(
@@ -213,6 +230,11 @@ impl Client {
             "{facade}({version}).{method} failed: {reply}"
         );
         reply["response"].clone()
+    }
+
+    /// Starts the close handshake.
+    pub async fn close(&mut self) {
+        self.ws.close(None).await.expect("close frame sent");
     }
 
     /// Admin.Login with a password.
