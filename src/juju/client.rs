@@ -563,7 +563,7 @@ fn deploy_arg(spec: &DeploySpec) -> Result<wire::DeployFromRepositoryArg> {
         charm_name: spec.charm.clone(),
         application_name: spec.application.clone(),
         attach_storage: Vec::new(),
-        channel: spec.channel.clone(),
+        channel: Some(spec.channel.clone()).filter(|c| !c.is_empty()),
         config_yaml,
         cons: BTreeMap::new(),
         devices: BTreeMap::new(),

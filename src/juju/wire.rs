@@ -420,8 +420,9 @@ pub struct DeployFromRepositoryArg {
     /// Storage to attach (none).
     #[serde(rename = "AttachStorage")]
     pub attach_storage: Vec<String>,
-    /// Channel, e.g. `2/edge`.
-    pub channel: String,
+    /// Channel, e.g. `2/edge`; omitted for the server's default (`stable`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub channel: Option<String>,
     /// Charm config as YAML keyed by the application name; empty for none.
     #[serde(rename = "ConfigYAML")]
     pub config_yaml: String,
@@ -985,7 +986,7 @@ mod tests {
             charm_name: "istio-k8s".into(),
             application_name: "istio-k8s".into(),
             attach_storage: vec![],
-            channel: "2/edge".into(),
+            channel: Some("2/edge".into()),
             config_yaml: String::new(),
             cons: BTreeMap::new(),
             devices: BTreeMap::new(),
