@@ -169,6 +169,91 @@ mod tests {
         assert!(err.is_retryable());
     }
 
+    /// A one-shot TLS websocket server with the twin's CA that sends `payload` in one frame.
+    async fn server_sending(payload: String) -> (String, String) {
+        use futures::SinkExt;
+        use tokio_tungstenite::tungstenite::Message;
+
+        let ca = ckf_sim::tls::Authority::generate("connect test CA").expect("CA");
+        let leaf = ca.server(ckf_sim::tls::JUJU_DNS_NAMES, &[]).expect("leaf");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let address = listener.local_addr().expect("address").to_string();
+        let acceptor = tokio_rustls::TlsAcceptor::from(leaf.config);
+        tokio::spawn(async move {
+            let Ok((tcp, _)) = listener.accept().await else {
+                return;
+            };
+            let Ok(tls) = acceptor.accept(tcp).await else {
+                return;
+            };
+            let config = WebSocketConfig::default()
+                .max_message_size(None)
+                .max_frame_size(None);
+            let Ok(mut ws) = tokio_tungstenite::accept_async_with_config(tls, Some(config)).await
+            else {
+                return;
+            };
+            let _ = ws.send(Message::text(payload)).await;
+            // Keep the socket open until the client goes.
+            let _ = futures::StreamExt::next(&mut ws).await;
+        });
+        (address, ca.ca_pem())
+    }
+
+    #[tokio::test]
+    async fn a_frame_larger_than_tungstenites_default_limit_is_received() {
+        use futures::StreamExt;
+
+        let big = "x".repeat(20 << 20);
+        let (address, ca) = server_sending(big.clone()).await;
+        let tls = tls_config(&ca).expect("CA");
+
+        let (mut socket, used) = open(&[address.clone()], "abc", &tls, Duration::from_secs(10))
+            .await
+            .expect("TLS with server name juju-apiserver and the CA as only root");
+        let message = tokio::time::timeout(Duration::from_secs(10), socket.next())
+            .await
+            .expect("a frame in time")
+            .expect("open")
+            .expect("a 20 MiB frame is within the 64 MiB limit");
+
+        assert_eq!(used, address);
+        assert_eq!(message.into_text().expect("text").len(), big.len());
+    }
+
+    #[tokio::test]
+    async fn an_address_that_never_completes_the_handshake_times_out() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let address = listener.local_addr().expect("address").to_string();
+        // Accepts TCP, then says nothing: the TLS handshake never completes.
+        let _silent = tokio::spawn(async move {
+            let held = listener.accept().await;
+            std::future::pending::<()>().await;
+            drop(held);
+        });
+
+        let err = open(
+            &[address],
+            "abc",
+            &empty_config(),
+            Duration::from_millis(200),
+        )
+        .await
+        .expect_err("times out");
+
+        let Error::Connect { attempts } = &err else {
+            panic!("expected Connect, got {err:?}");
+        };
+        assert!(
+            attempts[0].contains("no answer within 0.2 s"),
+            "{attempts:?}"
+        );
+    }
+
     fn empty_config() -> Arc<ClientConfig> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         Arc::new(
