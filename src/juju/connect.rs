@@ -210,9 +210,14 @@ mod tests {
         let (address, ca) = server_sending(big.clone()).await;
         let tls = tls_config(&ca).expect("CA");
 
-        let (mut socket, used) = open(&[address.clone()], "abc", &tls, Duration::from_secs(10))
-            .await
-            .expect("TLS with server name juju-apiserver and the CA as only root");
+        let (mut socket, used) = open(
+            std::slice::from_ref(&address),
+            "abc",
+            &tls,
+            Duration::from_secs(10),
+        )
+        .await
+        .expect("TLS with server name juju-apiserver and the CA as only root");
         let message = tokio::time::timeout(Duration::from_secs(10), socket.next())
             .await
             .expect("a frame in time")
