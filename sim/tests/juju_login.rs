@@ -313,6 +313,14 @@ async fn unknown_facades_versions_and_methods_fail_as_juju_words_them() {
     let unknown_version = client.call("Client", 5, "FullStatus", json!({})).await;
     let unknown_method = client.call("Client", 8, "Nope", json!({})).await;
     let unserved_method = client.call("Application", 22, "AddUnits", json!({})).await;
+    let old_deploy = client
+        .call(
+            "Application",
+            18,
+            "DeployFromRepository",
+            json!({"Args": []}),
+        )
+        .await;
 
     assert_eq!(
         error_of(&no_version),
@@ -348,6 +356,10 @@ async fn unknown_facades_versions_and_methods_fail_as_juju_words_them() {
             "no such request - method Application(22).AddUnits is not implemented".into(),
             "not implemented".into()
         )
+    );
+    assert_eq!(
+        error_of(&old_deploy).0,
+        "no such request - method Application(18).DeployFromRepository is not implemented"
     );
 }
 
@@ -393,4 +405,40 @@ async fn ping_answers_an_empty_response() {
         reply,
         json!({"request-id": reply["request-id"], "response": {}})
     );
+}
+
+#[tokio::test]
+async fn messages_larger_than_tungstenites_default_frame_are_accepted() {
+    let twin = Twin::start().await;
+    let mut client = twin.admin().await;
+    // 20 MiB: above tungstenite's 16 MiB default frame limit, below Juju's 64 MiB.
+    let big = "x".repeat(20 << 20);
+
+    let reply = client
+        .call("Pinger", 1, "Ping", json!({"padding": big}))
+        .await;
+
+    assert_eq!(reply["response"], json!({}));
+}
+
+#[tokio::test]
+async fn start_serves_on_loopback_with_its_own_ca() {
+    let twin = Twin::start_default().await;
+    let mut client = twin.connect().await;
+
+    let reply = client.login(ADMIN.0, ADMIN.1).await;
+
+    assert!(twin.controller.addr().ip().is_loopback());
+    assert!(reply.get("error").is_none(), "{reply}");
+}
+
+#[tokio::test]
+async fn a_client_close_is_answered_and_the_connection_ends() {
+    let twin = Twin::start().await;
+    let mut client = twin.admin().await;
+
+    client.close().await;
+    let after = client.recv().await;
+
+    assert_eq!(after, None);
 }

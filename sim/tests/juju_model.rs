@@ -533,3 +533,72 @@ fn views_read_back_config_trust_resources_and_units() {
         .expect("kfp");
     assert_eq!(kfp.resources["oci-image"], 902);
 }
+
+#[tokio::test]
+async fn settled_fixture_changes_complete_at_once_inside_a_runtime() {
+    let model = model();
+    model
+        .deploy_settled("istio-pilot", "istio-pilot", "1.28/stable", &[], true)
+        .expect("pilot");
+    model
+        .deploy_settled(
+            "tensorboard-controller",
+            "tensorboard-controller",
+            "1.10/stable",
+            &[],
+            false,
+        )
+        .expect("tb");
+    model
+        .deploy_settled("minio", "minio", "1.10/stable", &[], false)
+        .expect("minio");
+    model
+        .relate_settled(
+            "istio-pilot:gateway-info",
+            "tensorboard-controller:gateway-info",
+        )
+        .expect("relate");
+    let mut events = model.subscribe();
+
+    model.remove_settled("istio-pilot").expect("remove");
+    let tb = model
+        .refresh_settled("tensorboard-controller", "1.11/edge")
+        .expect("refresh");
+    model
+        .configure_settled("minio", &[("trust", "true"), ("port", "9002")])
+        .expect("config");
+
+    assert!(model.application("istio-pilot").is_none());
+    assert!(
+        model
+            .relations()
+            .iter()
+            .all(|r| !r.key.contains("istio-pilot"))
+    );
+    assert_eq!(tb.revision, 441);
+    assert_eq!(tb.channel, "1.11/edge");
+    assert_eq!(tb.resources["tensorboard-controller-image"], 238);
+    assert!(tb.settled, "no upgrade in progress");
+    let minio = model.application("minio").expect("minio");
+    assert!(minio.trust);
+    assert_eq!(minio.config_strings()["port"], "9002");
+    assert!(model.applications().iter().all(|a| a.settled));
+    let mut seen = Vec::new();
+    while let Ok(e) = events.try_recv() {
+        seen.push(e);
+    }
+    assert!(seen.contains(&ModelEvent::Removed {
+        app: "istio-pilot".into(),
+        charm: "istio-pilot".into()
+    }));
+    assert!(seen.contains(&ModelEvent::Refreshed {
+        app: "tensorboard-controller".into(),
+        charm: "tensorboard-controller".into(),
+        channel: "1.11/edge".into(),
+        revision: 441
+    }));
+    assert!(seen.contains(&ModelEvent::TrustChanged {
+        app: "minio".into(),
+        trust: true
+    }));
+}

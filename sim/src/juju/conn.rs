@@ -168,10 +168,13 @@ pub(crate) async fn run(
     let writer = tokio::spawn(async move {
         while let Some(reply) = rx.recv().await {
             if sink.send(Message::text(reply.to_string())).await.is_err() {
-                break;
+                return;
             }
         }
+        // Completes the close handshake the client started (or starts one).
+        let _ = sink.close().await;
     });
+    let mut abrupt = false;
     // Request tasks live here so they die with the connection.
     let mut calls = JoinSet::new();
     while let Some(message) = stream.next().await {
@@ -184,6 +187,7 @@ pub(crate) async fn run(
         let index = conn.model.count_request();
         if conn.model.shared.faults().take_drop(index) {
             tracing::debug!("juju twin: dropping the connection at request {index} (fault)");
+            abrupt = true;
             break;
         }
         let Ok(value) = serde_json::from_str::<Value>(&text) else {
@@ -204,9 +208,18 @@ pub(crate) async fn run(
         });
         while calls.try_join_next().is_some() {}
     }
-    calls.abort_all();
-    writer.abort();
+    calls.shutdown().await;
+    drop(tx);
+    if abrupt {
+        // No reply and no close frame: the TCP connection just goes away.
+        writer.abort();
+    } else if tokio::time::timeout(CLOSE_GRACE, writer).await.is_err() {
+        tracing::debug!("juju twin: client did not finish the close handshake");
+    }
 }
+
+/// How long a closing connection may take to flush its close frame.
+const CLOSE_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Handles one message: returns the reply envelope and, if the twin broke the schema, what.
 async fn handle(conn: &Conn, value: Value) -> (Value, Option<SchemaViolation>) {

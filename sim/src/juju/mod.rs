@@ -3,7 +3,7 @@
 //!
 //! It speaks juju-api.md §2–§9 on loopback and answers from a [`Model`]; it holds no state of its
 //! own beyond each connection's login. It must not know Kubeflow: statuses and rules come from
-//! the model. Start at [`serve`]; `conn.rs` holds the envelope and the order of checks every call
+//! the model. Start at [`start`] (fresh CA, random loopback port) or [`serve`]; `conn.rs` holds the envelope and the order of checks every call
 //! goes through, `login.rs` the Admin facade, `client.rs`, `application.rs` and `charms.rs` the
 //! methods, `schema.rs` the validator.
 
@@ -61,6 +61,29 @@ impl Drop for ControllerHandle {
     fn drop(&mut self) {
         self.task.abort();
     }
+}
+
+/// A controller started by [`start`]: its handle and the CA a client must trust.
+pub struct Controller {
+    /// The running server (stops on drop).
+    pub handle: ControllerHandle,
+    /// PEM of the CA that signed the server certificate (the client's only root).
+    pub ca_pem: String,
+}
+
+/// Starts a controller for `model` on `127.0.0.1:<random port>` with a fresh CA and a leaf for
+/// [`crate::tls::JUJU_DNS_NAMES`]; clients connect with server name `juju-apiserver`.
+///
+/// # Errors
+/// Certificate generation or binding the loopback port failed.
+pub async fn start(model: Model) -> anyhow::Result<Controller> {
+    let ca = crate::tls::Authority::generate("ckf-sim Juju controller CA")?;
+    let leaf = ca.server(crate::tls::JUJU_DNS_NAMES, &[])?;
+    let listener = TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0)).await?;
+    Ok(Controller {
+        handle: serve(model, listener, leaf.config),
+        ca_pem: ca.ca_pem(),
+    })
 }
 
 /// Serves the controller for `model` on an already bound `listener` with `tls` (build it with

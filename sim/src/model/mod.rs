@@ -317,6 +317,23 @@ pub struct RelationView {
     pub since: Timestamp,
 }
 
+impl AppView {
+    /// Effective config as strings, as `juju config` prints them (strings unquoted, other
+    /// values in their JSON form).
+    pub fn config_strings(&self) -> BTreeMap<String, String> {
+        self.config
+            .iter()
+            .map(|(k, v)| {
+                let text = match v {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                (k.clone(), text)
+            })
+            .collect()
+    }
+}
+
 impl RelationView {
     /// Whether the relation connects `app:endpoint` (either side).
     pub fn connects(&self, app: &str, endpoint: &str) -> bool {
@@ -408,6 +425,23 @@ impl Model {
         let result = {
             let mut state = self.lock();
             f(&mut state, &mut fx)
+        };
+        self.apply(fx);
+        result
+    }
+
+    /// Runs `f` and completes every change it started at once, timers included (fixtures).
+    fn mutate_instant<R>(&self, f: impl FnOnce(&mut State, &mut Effects) -> R) -> R {
+        let mut fx = Effects::default();
+        let result = {
+            let mut state = self.lock();
+            let result = f(&mut state, &mut fx);
+            // Firing a timer may start the next stage; the chains are finite.
+            while !fx.pending.is_empty() {
+                let (_, _, timer) = fx.pending.remove(0);
+                state.fire(timer, &mut fx);
+            }
+            result
         };
         self.apply(fx);
         result
@@ -520,6 +554,75 @@ impl Model {
     pub fn relate_settled(&self, a: &str, b: &str) -> Result<RelationView, ApiError> {
         let id = self.mutate(|state, fx| state.add_relation(&[a, b], true, fx))?;
         Ok(self.relation(id).expect("the relation was just added"))
+    }
+
+    /// Fixture: removes `app` at once (its relations go with it; the far sides do not stay
+    /// busy). Emits Dying, RelationRemoved and Removed.
+    ///
+    /// # Errors
+    /// `application "x" not found` (`not found`).
+    pub fn remove_settled(&self, app: &str) -> Result<(), ApiError> {
+        self.mutate_instant(|state, fx| state.destroy_application(app, fx).map(|_| ()))
+    }
+
+    /// Fixture: refreshes `app` to the catalog release of `channel` at once, upgrading every
+    /// resource whose store revision differs (as `juju refresh` does). Emits Refreshed and
+    /// Settled.
+    ///
+    /// # Errors
+    /// Unknown application or channel, or a relation the new revision could not keep.
+    pub fn refresh_settled(&self, app: &str, channel: &str) -> Result<AppView, ApiError> {
+        let channel: Channel = channel.parse().map_err(ApiError::not_valid)?;
+        self.mutate_instant(|state, fx| {
+            let current = state.app(app)?;
+            let release = Catalog::get()
+                .release(&current.release.charm, &channel)
+                .ok_or_else(|| {
+                    ApiError::not_found(catalog::not_in_channel_message(
+                        &current.release.charm,
+                        &channel,
+                    ))
+                })?
+                .clone();
+            let changed: Vec<(String, i64)> = release
+                .resources
+                .iter()
+                .filter(|r| current.resources.get(&r.name).map(|c| c.revision) != Some(r.revision))
+                .map(|r| (r.name.clone(), r.revision))
+                .collect();
+            let mut resource_ids = BTreeMap::new();
+            for (name, revision) in changed {
+                let id = state.add_pending_resource(app, &name, revision)?;
+                resource_ids.insert(name, id);
+            }
+            state.charms_added.insert(release.url());
+            state.refresh(
+                &Refresh {
+                    application: app.to_string(),
+                    charm_url: release.url(),
+                    channel: Some(channel.clone()),
+                    resource_ids,
+                    config: BTreeMap::new(),
+                },
+                fx,
+            )
+        })?;
+        Ok(self
+            .application(app)
+            .expect("the application was just refreshed"))
+    }
+
+    /// Fixture: sets config values (strings parsed by option type; `trust` sets trust) at once.
+    /// Emits ConfigChanged / TrustChanged for real changes.
+    ///
+    /// # Errors
+    /// As [`Model::set_config`].
+    pub fn configure_settled(&self, app: &str, values: &[(&str, &str)]) -> Result<(), ApiError> {
+        let values: BTreeMap<String, Value> = values
+            .iter()
+            .map(|(k, v)| (k.to_string(), Value::String(v.to_string())))
+            .collect();
+        self.mutate_instant(|state, fx| state.set_config(app, &values, fx))
     }
 
     /// Deploys an application that settles over time (allocating → installing → active/idle),

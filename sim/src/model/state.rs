@@ -156,10 +156,20 @@ impl Relation {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub(crate) struct User {
     pub password: String,
     pub access: Access,
+}
+
+impl std::fmt::Debug for User {
+    /// Passwords never appear in Debug output.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("User")
+            .field("password", &"<redacted>")
+            .field("access", &self.access)
+            .finish()
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -1097,6 +1107,15 @@ fn instance_key(name: &str, uid: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn passwords_stay_out_of_debug_output() {
+        let user = User {
+            password: "hunter2".into(),
+            access: Access::Admin,
+        };
+        assert!(!format!("{user:?}").contains("hunter2"));
+    }
 
     #[test]
     fn charm_urls_parse_with_and_without_revision_and_series() {

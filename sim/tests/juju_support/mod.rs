@@ -62,6 +62,23 @@ impl Twin {
         }
     }
 
+    /// Starts through [`ckf_sim::juju::start`], as other crates would.
+    pub async fn start_default() -> Twin {
+        let model = Model::new(ModelConfig {
+            timing: Timing::fast(),
+            ..ModelConfig::default()
+        });
+        model.add_user(ADMIN.0, ADMIN.1, Access::Admin);
+        let started = ckf_sim::juju::start(model.clone())
+            .await
+            .expect("controller starts");
+        Twin {
+            model,
+            controller: started.handle,
+            ca_pem: started.ca_pem,
+        }
+    }
+
     /// Connects to `path` (e.g. `/api`) without logging in.
     pub async fn connect_path(&self, path: &str) -> Client {
         Client::connect(
@@ -82,6 +99,17 @@ impl Twin {
         let reply = client.login(ADMIN.0, ADMIN.1).await;
         assert!(reply.get("error").is_none(), "admin login failed: {reply}");
         client
+    }
+}
+
+impl Drop for Twin {
+    /// Every test also proves the twin answered within Juju's schema.
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            let stats = self.model.requests();
+            let bugs = stats.response_violations();
+            assert!(bugs.is_empty(), "the twin broke the schema: {bugs:?}");
+        }
     }
 }
 
@@ -202,6 +230,11 @@ impl Client {
             "{facade}({version}).{method} failed: {reply}"
         );
         reply["response"].clone()
+    }
+
+    /// Starts the close handshake.
+    pub async fn close(&mut self) {
+        self.ws.close(None).await.expect("close frame sent");
     }
 
     /// Admin.Login with a password.
@@ -397,4 +430,294 @@ pub async fn refresh(client: &mut Client, app: &str, channel: &str) -> (Value, V
         )
         .await;
     (reply, names)
+}
+
+/// (application, charm, channel, config, trust) of one bundle application.
+pub type BundleApp = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static [(&'static str, &'static str)],
+    bool,
+);
+
+/// The CKF 1.11/stable bundle (ckf-ambient.md §2.2).
+pub const CKF_1_11: &[BundleApp] = &[
+    (
+        "admission-webhook",
+        "admission-webhook",
+        "1.10/stable",
+        &[],
+        true,
+    ),
+    (
+        "argo-controller",
+        "argo-controller",
+        "3.7/stable",
+        &[],
+        true,
+    ),
+    ("dex-auth", "dex-auth", "2.41/stable", &[], true),
+    ("envoy", "envoy", "2.4/stable", &[], false),
+    (
+        "istio-ingressgateway",
+        "istio-gateway",
+        "1.28/stable",
+        &[("kind", "ingress")],
+        true,
+    ),
+    (
+        "istio-pilot",
+        "istio-pilot",
+        "1.28/stable",
+        &[("default-gateway", "kubeflow-gateway")],
+        true,
+    ),
+    (
+        "jupyter-controller",
+        "jupyter-controller",
+        "1.10/stable",
+        &[],
+        true,
+    ),
+    ("jupyter-ui", "jupyter-ui", "1.10/stable", &[], true),
+    (
+        "katib-controller",
+        "katib-controller",
+        "0.19/stable",
+        &[],
+        true,
+    ),
+    ("katib-db", "mysql-k8s", "8.0/stable", &[], true),
+    (
+        "katib-db-manager",
+        "katib-db-manager",
+        "0.19/stable",
+        &[],
+        true,
+    ),
+    ("katib-ui", "katib-ui", "0.19/stable", &[], true),
+    ("kfp-api", "kfp-api", "2.15/stable", &[], true),
+    ("kfp-db", "mysql-k8s", "8.0/stable", &[], true),
+    (
+        "kfp-metadata-writer",
+        "kfp-metadata-writer",
+        "2.15/stable",
+        &[],
+        true,
+    ),
+    (
+        "kfp-persistence",
+        "kfp-persistence",
+        "2.15/stable",
+        &[],
+        true,
+    ),
+    (
+        "kfp-profile-controller",
+        "kfp-profile-controller",
+        "2.15/stable",
+        &[],
+        true,
+    ),
+    ("kfp-schedwf", "kfp-schedwf", "2.15/stable", &[], true),
+    ("kfp-ui", "kfp-ui", "2.15/stable", &[], true),
+    ("kfp-viewer", "kfp-viewer", "2.15/stable", &[], true),
+    ("kfp-viz", "kfp-viz", "2.15/stable", &[], true),
+    (
+        "knative-eventing",
+        "knative-eventing",
+        "1.16/stable",
+        &[("namespace", "knative-eventing")],
+        true,
+    ),
+    (
+        "knative-operator",
+        "knative-operator",
+        "1.16/stable",
+        &[],
+        true,
+    ),
+    (
+        "knative-serving",
+        "knative-serving",
+        "1.16/stable",
+        &[
+            ("namespace", "knative-serving"),
+            ("istio.gateway.name", "kubeflow-gateway"),
+            ("istio.gateway.namespace", "kubeflow"),
+        ],
+        true,
+    ),
+    (
+        "kserve-controller",
+        "kserve-controller",
+        "0.15/stable",
+        &[("deployment-mode", "serverless")],
+        true,
+    ),
+    (
+        "kubeflow-dashboard",
+        "kubeflow-dashboard",
+        "1.10/stable",
+        &[],
+        true,
+    ),
+    (
+        "kubeflow-profiles",
+        "kubeflow-profiles",
+        "1.10/stable",
+        &[],
+        true,
+    ),
+    ("kubeflow-roles", "kubeflow-roles", "1.10/stable", &[], true),
+    (
+        "kubeflow-volumes",
+        "kubeflow-volumes",
+        "1.10/stable",
+        &[],
+        true,
+    ),
+    (
+        "metacontroller-operator",
+        "metacontroller-operator",
+        "4.11/stable",
+        &[],
+        true,
+    ),
+    ("minio", "minio", "1.10/stable", &[], false),
+    ("mlmd", "mlmd", "ckf-1.10/stable", &[], true),
+    (
+        "oidc-gatekeeper",
+        "oidc-gatekeeper",
+        "ckf-1.10/stable",
+        &[],
+        true,
+    ),
+    (
+        "pvcviewer-operator",
+        "pvcviewer-operator",
+        "1.10/stable",
+        &[],
+        true,
+    ),
+    (
+        "tensorboard-controller",
+        "tensorboard-controller",
+        "1.10/stable",
+        &[],
+        true,
+    ),
+    (
+        "tensorboards-web-app",
+        "tensorboards-web-app",
+        "1.10/stable",
+        &[],
+        true,
+    ),
+    (
+        "training-operator",
+        "training-operator",
+        "1.9/stable",
+        &[],
+        true,
+    ),
+];
+
+/// The bundle's relations as remembered from bundle-kubeflow (not read from the 1.11 file).
+pub const CKF_1_11_RELATIONS: &[(&str, &str)] = &[
+    ("argo-controller:object-storage", "minio:object-storage"),
+    (
+        "dex-auth:dex-oidc-config",
+        "oidc-gatekeeper:dex-oidc-config",
+    ),
+    ("dex-auth:oidc-client", "oidc-gatekeeper:oidc-client"),
+    ("istio-pilot:ingress", "dex-auth:ingress"),
+    ("istio-pilot:ingress", "envoy:ingress"),
+    ("istio-pilot:ingress", "jupyter-ui:ingress"),
+    ("istio-pilot:ingress", "katib-ui:ingress"),
+    ("istio-pilot:ingress", "kfp-ui:ingress"),
+    ("istio-pilot:ingress", "kubeflow-dashboard:ingress"),
+    ("istio-pilot:ingress", "kubeflow-volumes:ingress"),
+    ("istio-pilot:ingress", "oidc-gatekeeper:ingress"),
+    ("istio-pilot:ingress", "tensorboards-web-app:ingress"),
+    ("istio-pilot:ingress-auth", "oidc-gatekeeper:ingress-auth"),
+    (
+        "istio-pilot:istio-pilot",
+        "istio-ingressgateway:istio-pilot",
+    ),
+    (
+        "istio-pilot:gateway-info",
+        "tensorboard-controller:gateway-info",
+    ),
+    (
+        "istio-pilot:gateway-info",
+        "kserve-controller:ingress-gateway",
+    ),
+    ("katib-db-manager:relational-db", "katib-db:database"),
+    ("kfp-api:relational-db", "kfp-db:database"),
+    ("kfp-api:kfp-api", "kfp-persistence:kfp-api"),
+    ("kfp-api:kfp-api", "kfp-ui:kfp-api"),
+    ("kfp-api:kfp-viz", "kfp-viz:kfp-viz"),
+    ("kfp-api:object-storage", "minio:object-storage"),
+    (
+        "kfp-profile-controller:object-storage",
+        "minio:object-storage",
+    ),
+    ("kfp-ui:object-storage", "minio:object-storage"),
+    (
+        "kserve-controller:local-gateway",
+        "knative-serving:local-gateway",
+    ),
+    (
+        "kubeflow-profiles:kubeflow-profiles",
+        "kubeflow-dashboard:kubeflow-profiles",
+    ),
+    ("kubeflow-dashboard:links", "jupyter-ui:dashboard-links"),
+    ("kubeflow-dashboard:links", "katib-ui:dashboard-links"),
+    ("kubeflow-dashboard:links", "kfp-ui:dashboard-links"),
+    (
+        "kubeflow-dashboard:links",
+        "kubeflow-volumes:dashboard-links",
+    ),
+    (
+        "kubeflow-dashboard:links",
+        "tensorboards-web-app:dashboard-links",
+    ),
+    ("mlmd:grpc", "envoy:grpc"),
+    ("mlmd:grpc", "kfp-metadata-writer:grpc"),
+];
+
+/// Deploys the 1.11/stable bundle, settled.
+pub fn ckf_1_11(model: &Model) {
+    for (app, charm, channel, config, trust) in CKF_1_11 {
+        model
+            .deploy_settled(app, charm, channel, config, *trust)
+            .unwrap_or_else(|e| panic!("deploy {app}: {e}"));
+    }
+    for (a, b) in CKF_1_11_RELATIONS {
+        model
+            .relate_settled(a, b)
+            .unwrap_or_else(|e| panic!("relate {a} {b}: {e}"));
+    }
+}
+
+/// Waits until every application is settled and no application or relation is dying.
+pub async fn quiet(model: &Model, rx: &mut broadcast::Receiver<ModelEvent>) {
+    tokio::time::timeout(WAIT, async {
+        loop {
+            let busy = model.applications().iter().any(|a| !a.settled)
+                || model
+                    .relations()
+                    .iter()
+                    .any(|r| !r.joined || r.life != ckf_sim::model::Life::Alive);
+            if !busy {
+                return;
+            }
+            // Anything that changes settling comes with an event.
+            let _ = rx.recv().await;
+        }
+    })
+    .await
+    .expect("the model to settle in time");
 }
