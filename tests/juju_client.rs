@@ -15,10 +15,9 @@ use std::time::Duration;
 use ckf_migrator::juju::{
     Client, ConnectOptions, Credentials, DeploySpec, Error, Life, Password, code,
 };
-use ckf_sim::juju::{ControllerHandle, serve};
+use ckf_sim::juju::{ControllerHandle, start};
 use ckf_sim::model::{Access, ControllerVersion, Model, ModelConfig, Redirect, Timing};
-use ckf_sim::tls::{Authority, JUJU_DNS_NAMES};
-use tokio::net::TcpListener;
+use ckf_sim::tls::Authority;
 
 /// Longest any single wait may take before the test fails.
 const WAIT: Duration = Duration::from_secs(20);
@@ -54,14 +53,11 @@ impl Twin {
         });
         model.add_user(ADMIN.0, ADMIN.1, Access::Admin);
         model.add_user(OUTSIDER.0, OUTSIDER.1, Access::LoginOnly);
-        let ca = Authority::generate("juju client test CA").expect("CA");
-        let leaf = ca.server(JUJU_DNS_NAMES, &[]).expect("leaf certificate");
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let controller = serve(model.clone(), listener, leaf.config);
+        let started = start(model.clone()).await.expect("controller starts");
         Twin {
             model,
-            controller,
-            ca_pem: ca.ca_pem(),
+            controller: started.handle,
+            ca_pem: started.ca_pem,
         }
     }
 

@@ -34,6 +34,9 @@ const QUEUE_DEPTH: usize = 64;
 /// python-libjuju allows the same.
 pub const MAX_MESSAGE_BYTES: usize = 64 << 20;
 
+/// How long a clean close waits for the controller to answer the close frame.
+const CLOSE_GRACE: Duration = Duration::from_secs(1);
+
 /// Cause recorded when the client itself closed the connection.
 pub const CLOSED_BY_CLIENT: &str = "connection closed by the client";
 
@@ -272,12 +275,16 @@ async fn run<S>(
             // Control first: an abort must win over a busy socket.
             biased;
             end = control.recv() => {
-                let cause = match end {
-                    Some(Control::End(Some(cause))) => cause,
-                    Some(Control::End(None)) | None => CLOSED_BY_CLIENT.into(),
-                };
-                let _ = ws.close(None).await;
-                break cause;
+                match end {
+                    Some(Control::End(Some(cause))) => {
+                        let _ = ws.close(None).await;
+                        break cause;
+                    }
+                    Some(Control::End(None)) | None => {
+                        close_cleanly(&mut ws).await;
+                        break CLOSED_BY_CLIENT.into();
+                    }
+                }
             }
             message = ws.next() => match message {
                 Some(Ok(Message::Text(text))) => {
@@ -333,7 +340,7 @@ async fn run<S>(
                     }
                 }
                 None => {
-                    let _ = ws.close(None).await;
+                    close_cleanly(&mut ws).await;
                     break CLOSED_BY_CLIENT.into();
                 }
             },
@@ -351,6 +358,21 @@ async fn run<S>(
     while let Ok(Command::Call { reply, .. }) = commands.try_recv() {
         let _ = reply.send(Err(Failure::Disconnected(cause.clone())));
     }
+}
+
+/// Sends a close frame and waits, briefly, for the controller's answer, which completes the
+/// websocket close handshake.
+async fn close_cleanly<S>(ws: &mut WebSocketStream<S>)
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    if ws.close(None).await.is_err() {
+        return;
+    }
+    let _ = tokio::time::timeout(CLOSE_GRACE, async {
+        while let Some(Ok(_)) = ws.next().await {}
+    })
+    .await;
 }
 
 /// Hands one reply frame to its caller.
@@ -648,11 +670,27 @@ mod tests {
     #[tokio::test]
     async fn close_sends_a_close_frame_and_fails_later_calls() {
         let (rpc, mut peer) = pair().await;
-        rpc.close().await;
-        let frame = tokio::time::timeout(WAIT, peer.ws.next())
+        // The peer reads on: tungstenite answers the close frame, completing the handshake.
+        let peer_saw = tokio::spawn(async move {
+            let mut frames = Vec::new();
+            while let Some(Ok(frame)) = peer.ws.next().await {
+                frames.push(frame);
+            }
+            frames
+        });
+
+        tokio::time::timeout(WAIT, rpc.close())
             .await
-            .expect("a frame");
-        assert!(matches!(frame, Some(Ok(Message::Close(_)))), "{frame:?}");
+            .expect("closes");
+
+        let frames = tokio::time::timeout(WAIT, peer_saw)
+            .await
+            .expect("peer done")
+            .expect("task");
+        assert!(
+            matches!(frames.as_slice(), [Message::Close(_)]),
+            "{frames:?}"
+        );
         let later = rpc.call("Client", 8, "FullStatus", empty(), WAIT).await;
         assert_eq!(later, Err(Failure::Disconnected(CLOSED_BY_CLIENT.into())));
     }
