@@ -33,7 +33,7 @@ impl CharmChannel {
     /// Parses a channel the way Juju's `ParseChannel` does.
     ///
     /// # Errors
-    /// An empty channel, an empty component, a risk that is not one of [`RISKS`], or more than
+    /// An empty channel, an empty component, a risk that is not `stable`, `candidate`, `beta` or `edge`, or more than
     /// three components; the message names the channel.
     pub fn parse(s: &str) -> Result<Self, String> {
         if s.is_empty() {

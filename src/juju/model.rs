@@ -1,6 +1,6 @@
 //! What the Juju port returns: the model as Juju reports it, in plain domain types.
 //!
-//! Wire structs (serde renames, `null` lists, capitalised keys) stay in [`super::wire`]; these types
+//! Wire structs (serde renames, `null` lists, capitalised keys) stay in `wire`; these types
 //! are what the rest of ckf-migrator sees. They know Juju, not Kubeflow.
 
 use std::collections::BTreeMap;
