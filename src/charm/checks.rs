@@ -6,9 +6,6 @@
 
 use std::time::Duration;
 
-use k8s_openapi::api::core::v1::Node;
-use kube::api::ListParams;
-
 use super::hooktools::WorkloadStatus;
 use super::status;
 use crate::{cluster, juju};
@@ -30,21 +27,13 @@ pub async fn trust(source: &cluster::Source, app: &str) -> Result<(), WorkloadSt
         .await
         .map_err(|_| status::cluster_unreachable("no answer within 30 s"))?
         .map_err(|e| status::cluster_unreachable(&e.to_string()))?;
-    // The lead plans a `Cluster::can_list_nodes()`; until then the list is made here.
-    let nodes: kube::Api<Node> = kube::Api::all(cluster.client().clone());
-    let listed = tokio::time::timeout(CLUSTER_TIMEOUT, nodes.list(&ListParams::default().limit(1)))
+    let listed = tokio::time::timeout(CLUSTER_TIMEOUT, cluster.can_list_nodes())
         .await
         .map_err(|_| status::cluster_unreachable("listing nodes: no answer within 30 s"))?;
     match listed {
-        Ok(_) => Ok(()),
-        Err(source) => {
-            let err = cluster::Error::api("list", "nodes", source);
-            if err.is_forbidden() {
-                Err(status::missing_trust(app))
-            } else {
-                Err(status::cluster_unreachable(&err.to_string()))
-            }
-        }
+        Ok(true) => Ok(()),
+        Ok(false) => Err(status::missing_trust(app)),
+        Err(e) => Err(status::cluster_unreachable(&e.to_string())),
     }
 }
 

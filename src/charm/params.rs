@@ -383,6 +383,14 @@ impl Params {
     }
 }
 
+/// The longest deadline handed to the engine: one year.
+pub const MAX_TIMEOUT_MINUTES: u64 = 366 * 24 * 60;
+
+/// A deadline in minutes as a duration, capped at [`MAX_TIMEOUT_MINUTES`].
+pub fn timeout_from_minutes(minutes: u64) -> Duration {
+    Duration::from_secs(minutes.min(MAX_TIMEOUT_MINUTES) * 60)
+}
+
 /// `migrate-to-ambient`'s parameters, typed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MigrateParams {
@@ -415,9 +423,10 @@ impl MigrateParams {
         }
     }
 
-    /// The run's deadline.
+    /// The run's deadline, at most [`MAX_TIMEOUT_MINUTES`]: a larger value means "no deadline"
+    /// to a person, and keeps `Instant + timeout` from overflowing.
     pub fn timeout(&self) -> Duration {
-        Duration::from_secs(self.timeout_minutes.saturating_mul(60))
+        timeout_from_minutes(self.timeout_minutes)
     }
 
     /// The engine's options. `holder` names who holds the migration lease; `is_leader` is `None`
@@ -611,11 +620,19 @@ mod tests {
     }
 
     #[test]
-    fn a_huge_timeout_saturates_instead_of_overflowing() {
+    fn a_huge_timeout_is_capped_so_a_deadline_cannot_overflow() {
         let raw = map(json!({"timeout": i64::MAX}));
 
         let typed = MigrateParams::from_params(&migrate_spec().validate(&raw).expect("valid"));
 
-        assert_eq!(typed.timeout(), Duration::from_secs(u64::MAX));
+        assert_eq!(
+            typed.timeout(),
+            Duration::from_secs(MAX_TIMEOUT_MINUTES * 60)
+        );
+        assert!(
+            std::time::Instant::now()
+                .checked_add(typed.timeout())
+                .is_some()
+        );
     }
 }

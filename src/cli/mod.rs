@@ -20,7 +20,6 @@ use tracing_subscriber::filter::{LevelFilter, Targets};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
-use crate::charm::context::split_addresses;
 use crate::plan::Platform;
 use crate::session::{Session, Target};
 use crate::{cluster, juju, migrate, verify};
@@ -236,14 +235,15 @@ pub fn migrate_options(engine: &EngineArgs, dry_run: bool) -> migrate::Options {
         dry_run,
         restart_workloads: engine.restart_workloads,
         allow_serverless_loss: engine.allow_serverless_loss,
-        timeout: Duration::from_secs(engine.timeout.saturating_mul(60)),
+        // Capped at a year, like the action's: `Instant + timeout` must not overflow.
+        timeout: Duration::from_secs(engine.timeout.min(366 * 24 * 60) * 60),
         is_leader: None,
         holder: holder(),
         ..migrate::Options::default()
     }
 }
 
-/// Who holds the migration lease from the CLI: `cli@<host>`.
+/// Who holds the migration lease from the CLI: `cli:<user>@<host>:<pid>`.
 fn holder() -> String {
     let host = std::fs::read_to_string("/etc/hostname")
         .ok()
@@ -251,7 +251,8 @@ fn holder() -> String {
         .filter(|h| !h.is_empty())
         .or_else(|| std::env::var("HOSTNAME").ok())
         .unwrap_or_else(|| "unknown-host".into());
-    format!("cli@{host}")
+    let user = std::env::var("USER").unwrap_or_else(|_| "unknown-user".into());
+    format!("cli:{user}@{host}:{}", std::process::id())
 }
 
 async fn migrate_to_ambient(
@@ -390,6 +391,15 @@ pub fn target(connection: &ConnectionArgs, env: &[(String, String)]) -> anyhow::
     })
 }
 
+/// Splits `host:port` addresses separated by commas and/or spaces (the flag takes commas,
+/// `JUJU_API_ADDRESSES` spaces).
+fn split_addresses(list: &str) -> Vec<String> {
+    list.split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|a| !a.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
 /// Results as `key: value` lines; a value with several lines is indented below its key.
 pub fn key_values(pairs: &[(String, String)]) -> String {
     let mut out = String::new();
@@ -446,7 +456,7 @@ mod tests {
         assert!(options.dry_run && options.restart_workloads && options.allow_serverless_loss);
         assert_eq!(options.timeout, Duration::from_secs(15 * 60));
         assert_eq!(options.is_leader, None);
-        assert!(options.holder.starts_with("cli@"));
+        assert!(options.holder.starts_with("cli:"), "{}", options.holder);
     }
 
     #[test]
