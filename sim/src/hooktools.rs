@@ -239,26 +239,25 @@ pub fn run(state: &mut State, tool: &str, args: &[String]) -> Outcome {
     }
 }
 
-/// Errors of the state file itself (not of a tool).
+/// Errors of the state file itself (not of a tool). The cause is part of the message: these
+/// end up on the fake tool's stderr, where no error chain is printed.
 #[derive(Debug, thiserror::Error)]
 pub enum StateFileError {
     /// The file could not be opened, locked, read or written.
-    #[error("hook-tool state file {path}: {source}")]
+    #[error("hook-tool state file {path}: {error}")]
     Io {
         /// The file.
         path: String,
         /// The I/O error.
-        #[source]
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// The file does not hold a valid state.
-    #[error("hook-tool state file {path} is not valid: {source}")]
+    #[error("hook-tool state file {path} is not valid: {error}")]
     Invalid {
         /// The file.
         path: String,
         /// The JSON error.
-        #[source]
-        source: serde_json::Error,
+        error: serde_json::Error,
     },
 }
 
@@ -268,13 +267,13 @@ impl State {
     /// # Errors
     /// The file cannot be read or does not hold a state.
     pub fn load(path: &Path) -> Result<State, StateFileError> {
-        let text = std::fs::read_to_string(path).map_err(|source| StateFileError::Io {
+        let text = std::fs::read_to_string(path).map_err(|error| StateFileError::Io {
             path: path.display().to_string(),
-            source,
+            error,
         })?;
-        serde_json::from_str(&text).map_err(|source| StateFileError::Invalid {
+        serde_json::from_str(&text).map_err(|error| StateFileError::Invalid {
             path: path.display().to_string(),
-            source,
+            error,
         })
     }
 
@@ -284,9 +283,9 @@ impl State {
     /// The file cannot be written.
     pub fn save(&self, path: &Path) -> Result<(), StateFileError> {
         let text = serde_json::to_string_pretty(self).expect("a State always serialises");
-        std::fs::write(path, text).map_err(|source| StateFileError::Io {
+        std::fs::write(path, text).map_err(|error| StateFileError::Io {
             path: path.display().to_string(),
-            source,
+            error,
         })
     }
 
@@ -305,9 +304,9 @@ pub fn run_with_state_file(
     tool: &str,
     args: &[String],
 ) -> Result<Outcome, StateFileError> {
-    let io = |source| StateFileError::Io {
+    let io = |error| StateFileError::Io {
         path: path.display().to_string(),
-        source,
+        error,
     };
     let mut file: File = OpenOptions::new()
         .read(true)
@@ -319,9 +318,9 @@ pub fn run_with_state_file(
     let mut text = String::new();
     file.read_to_string(&mut text).map_err(io)?;
     let mut state: State =
-        serde_json::from_str(&text).map_err(|source| StateFileError::Invalid {
+        serde_json::from_str(&text).map_err(|error| StateFileError::Invalid {
             path: path.display().to_string(),
-            source,
+            error,
         })?;
     let outcome = run(&mut state, tool, args);
     let text = serde_json::to_string_pretty(&state).expect("a State always serialises");
@@ -1051,5 +1050,29 @@ mod tests {
             state.action.expect("in action").logs,
             vec!["hi".to_string()]
         );
+    }
+
+    #[test]
+    fn concurrent_tools_lose_no_update() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("state.json");
+        in_action().save(&path).expect("save");
+
+        let threads: Vec<_> = (0..16)
+            .map(|i| {
+                let path = path.clone();
+                std::thread::spawn(move || {
+                    run_with_state_file(&path, "action-set", &args(&[&format!("k{i}=v")]))
+                        .expect("run")
+                })
+            })
+            .collect();
+        for thread in threads {
+            assert_eq!(thread.join().expect("thread").code, 0);
+        }
+
+        let state = State::load(&path).expect("load");
+        assert_eq!(state.action.expect("in action").results.len(), 16);
+        assert_eq!(state.calls.len(), 16);
     }
 }

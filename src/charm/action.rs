@@ -75,7 +75,9 @@ impl Engine for LiveEngine {
         events: migrate::Events,
     ) -> Result<migrate::Report, OpenError> {
         let session = Session::open(&target).await?;
-        Ok(migrate::run(&session, &options, &events).await)
+        let report = migrate::run(&session, &options, &events).await;
+        session.juju.close().await;
+        Ok(report)
     }
 
     async fn verify(
@@ -84,7 +86,9 @@ impl Engine for LiveEngine {
         options: verify::Options,
     ) -> Result<verify::Report, OpenError> {
         let session = Session::open(&target).await?;
-        Ok(verify::run(&session, &options).await)
+        let report = verify::run(&session, &options).await;
+        session.juju.close().await;
+        Ok(report)
     }
 }
 

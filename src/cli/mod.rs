@@ -190,6 +190,7 @@ fn init_logging(verbose: u8) {
         .with(
             tracing_subscriber::fmt::layer()
                 .with_writer(std::io::stderr)
+                .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
                 .with_filter(filter),
         )
         .try_init();
@@ -270,6 +271,7 @@ async fn migrate_to_ambient(
         }
     });
     let report = migrate::run(&session, &options, &events).await;
+    session.juju.close().await;
     drop(events);
     let _ = tokio::time::timeout(Duration::from_secs(10), progress).await;
     print!("{}", key_values(&report.results()));
@@ -290,6 +292,7 @@ async fn run_verify(args: &VerifyArgs) -> anyhow::Result<bool> {
         },
     )
     .await;
+    session.juju.close().await;
     print!("{}", report.table());
     Ok(!report.failed())
 }
