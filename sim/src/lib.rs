@@ -24,6 +24,7 @@
 
 pub mod coupling;
 pub mod fixtures;
+pub mod hooktools;
 pub mod juju;
 pub mod kube;
 pub mod model;
