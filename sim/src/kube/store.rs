@@ -656,8 +656,12 @@ impl State {
         if self.get_stored(&def.key, &ns, &name).is_some() {
             return Err(ApiError::already_exists(&def.group, &def.plural, &name));
         }
+        // The apiserver resets status on create, except for nodes: the kubelet registers its
+        // node with addresses and conditions in one POST.
+        let keeps_status = def.group.is_empty() && def.plural == "nodes";
         if opts.origin == Origin::Client
             && def.has_status
+            && !keeps_status
             && let Some(m) = obj.as_object_mut()
         {
             m.remove("status");
