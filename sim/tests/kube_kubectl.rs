@@ -309,3 +309,73 @@ async fn a_namespace_limited_token_is_refused_cluster_wide_reads() {
         "{stderr}"
     );
 }
+
+#[tokio::test]
+async fn rollout_restart_of_a_daemonset_replaces_its_pods_and_reports_success() {
+    let c = Cluster::start().await;
+    let mut ds = deployment("kube-system", "cilium", 1);
+    ds["kind"] = json!("DaemonSet");
+    c.store.create(ds).unwrap();
+    let before: Vec<Value> = c
+        .store
+        .list("v1", "Pod", Some("kube-system"), Some("app=cilium"));
+
+    c.kubectl_ok(&[
+        "-n",
+        "kube-system",
+        "rollout",
+        "restart",
+        "daemonset",
+        "cilium",
+    ])
+    .await;
+    let status = c
+        .kubectl_ok(&[
+            "-n",
+            "kube-system",
+            "rollout",
+            "status",
+            "daemonset",
+            "cilium",
+            "--timeout=30s",
+        ])
+        .await;
+
+    assert!(status.contains("successfully rolled out"), "{status}");
+    let after: Vec<Value> = c
+        .store
+        .list("v1", "Pod", Some("kube-system"), Some("app=cilium"));
+    assert_eq!(after.len(), 2, "one per node");
+    assert!(after.iter().all(|p| {
+        !before
+            .iter()
+            .any(|b| b["metadata"]["uid"] == p["metadata"]["uid"])
+    }));
+}
+
+#[tokio::test]
+async fn rollout_status_of_a_statefulset_reports_success() {
+    let c = Cluster::start().await;
+    let mut sts = deployment("kubeflow", "kfp-db", 1);
+    sts["kind"] = json!("StatefulSet");
+    c.store.create(sts).unwrap();
+
+    let status = c
+        .kubectl_ok(&[
+            "-n",
+            "kubeflow",
+            "rollout",
+            "status",
+            "statefulset",
+            "kfp-db",
+            "--timeout=30s",
+        ])
+        .await;
+
+    // The apiserver defaults `rollingUpdate.partition: 0`, which sends kubectl down its
+    // "partitioned" branch on real clusters too.
+    assert_eq!(
+        status.trim(),
+        "partitioned roll out complete: 1 new pods have been updated..."
+    );
+}

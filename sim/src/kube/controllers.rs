@@ -317,28 +317,32 @@ fn deployment(state: &mut State, r: &Ref, obj: &Arc<Stored>, d: &Value) {
     let hash = template_hash(&template);
     let rs_name = format!("{}-{hash}", r.name);
     let paused = d.pointer("/spec/paused").and_then(Value::as_bool) == Some(true);
-    let rss = owned(state, obj, REPLICASETS);
-    let revision_of = |s: &Stored| -> i64 {
-        s.value()
-            .pointer("/metadata/annotations/deployment.kubernetes.io~1revision")
-            .and_then(Value::as_str)
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0)
-    };
-    let max_rev = rss.iter().map(|(_, s)| revision_of(s)).max().unwrap_or(0);
+    // Each owned ReplicaSet parsed once: (ref, parsed, revision).
+    let rss: Vec<(Ref, Value, i64)> = owned(state, obj, REPLICASETS)
+        .into_iter()
+        .map(|(rr, s)| {
+            let v = s.value();
+            let rev = v
+                .pointer("/metadata/annotations/deployment.kubernetes.io~1revision")
+                .and_then(Value::as_str)
+                .and_then(|x| x.parse().ok())
+                .unwrap_or(0);
+            (rr, v, rev)
+        })
+        .collect();
+    let max_rev = rss.iter().map(|(_, _, rev)| *rev).max().unwrap_or(0);
     let rs_def = def(state, REPLICASETS);
-    let current = rss.iter().find(|(rr, _)| rr.name == rs_name).cloned();
     if !paused {
-        match &current {
-            Some((rr, s)) => {
-                let mut rs = s.value();
+        match rss.iter().find(|(rr, _, _)| rr.name == rs_name) {
+            Some((rr, current, rev)) => {
+                let mut rs = current.clone();
                 let mut changed = false;
                 if replicas_of(&rs) != replicas {
                     rs["spec"]["replicas"] = json!(replicas);
                     changed = true;
                 }
                 // Rolling back to an older template makes its ReplicaSet the newest revision.
-                if revision_of(s) < max_rev {
+                if *rev < max_rev {
                     rs["metadata"]["annotations"]["deployment.kubernetes.io/revision"] =
                         json!((max_rev + 1).to_string());
                     changed = true;
@@ -375,9 +379,9 @@ fn deployment(state: &mut State, r: &Ref, obj: &Arc<Stored>, d: &Value) {
             }
         }
         // Old ReplicaSets scale to zero at once: the twin has no surge/unavailability window.
-        for (rr, s) in &rss {
-            if rr.name != rs_name && replicas_of(&s.value()) != 0 {
-                let mut rs = s.value();
+        for (rr, v, _) in &rss {
+            if rr.name != rs_name && replicas_of(v) != 0 {
+                let mut rs = v.clone();
                 rs["spec"]["replicas"] = json!(0);
                 let _ = state.update(&rs_def, &rr.ns, &rr.name, rs, WriteOpts::TWIN, false);
             }
@@ -388,8 +392,8 @@ fn deployment(state: &mut State, r: &Ref, obj: &Arc<Stored>, d: &Value) {
             .unwrap_or(10);
         let mut old: Vec<(i64, Ref)> = rss
             .iter()
-            .filter(|(rr, _)| rr.name != rs_name)
-            .map(|(rr, s)| (revision_of(s), rr.clone()))
+            .filter(|(rr, _, _)| rr.name != rs_name)
+            .map(|(rr, _, rev)| (*rev, rr.clone()))
             .collect();
         old.sort();
         let excess = old
@@ -718,17 +722,12 @@ fn pick_node(state: &mut State, pod: &Value) -> Option<(String, String)> {
         .pointer("/spec/nodeSelector")
         .and_then(Value::as_object)
         .cloned();
-    let candidates: Vec<(String, Arc<Stored>)> = state
+    let candidates: Vec<(String, Value)> = state
         .all_of(NODES)
         .into_iter()
         .filter(|(_, n)| node_matches(n, selector.as_ref()))
-        .map(|(r, n)| (r.name, n))
-        .filter(|(_, n)| {
-            n.value()
-                .pointer("/spec/unschedulable")
-                .and_then(Value::as_bool)
-                != Some(true)
-        })
+        .map(|(r, n)| (r.name, n.value()))
+        .filter(|(_, n)| n.pointer("/spec/unschedulable").and_then(Value::as_bool) != Some(true))
         .collect();
     if candidates.is_empty() {
         return None;
@@ -739,9 +738,8 @@ fn pick_node(state: &mut State, pod: &Value) -> Option<(String, String)> {
     Some((name.clone(), node_ip(node)))
 }
 
-fn node_ip(node: &Stored) -> String {
-    node.value()
-        .pointer("/status/addresses")
+fn node_ip(node: &Value) -> String {
+    node.pointer("/status/addresses")
         .and_then(Value::as_array)
         .and_then(|a| {
             a.iter()
@@ -776,7 +774,7 @@ pub(crate) fn start_pod(state: &mut State, pod: &mut Value) {
         Some(node) => {
             let ip = state
                 .get_stored(NODES, "", &node)
-                .map(|n| node_ip(n))
+                .map(|n| node_ip(&n.value()))
                 .unwrap_or_else(|| "127.0.0.1".to_string());
             Some((node, ip))
         }

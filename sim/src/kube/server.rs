@@ -53,11 +53,11 @@ impl ServerHandle {
     }
 
     /// Stops the server and waits until its tasks are gone.
-    pub async fn shutdown(self) {
+    pub async fn shutdown(mut self) {
         self.task.abort();
-        // The handle's Drop aborts again, harmlessly; the join result of an aborted task
-        // carries nothing of interest.
-        let _ = (&mut { self }.task).await;
+        // An aborted task's join result carries nothing of interest; Drop aborts again,
+        // harmlessly.
+        let _ = (&mut self.task).await;
     }
 }
 

@@ -145,6 +145,17 @@ impl Stored {
         }
     }
 
+    /// The object's `status`, parsed without building the rest of the object.
+    pub fn status(&self) -> Option<Value> {
+        #[derive(serde::Deserialize)]
+        struct StatusOnly {
+            status: Option<Value>,
+        }
+        serde_json::from_str::<StatusOnly>(&self.raw)
+            .expect("stored text was serialised from a Value")
+            .status
+    }
+
     /// The object as JSON.
     pub fn value(&self) -> Value {
         serde_json::from_str(&self.raw).expect("stored text was serialised from a Value")
@@ -450,14 +461,14 @@ impl State {
 
     /// All objects of a type (any namespace).
     pub(crate) fn all_of(&self, res: &str) -> Vec<(Ref, Arc<Stored>)> {
-        self.objects
-            .get(res)
-            .into_iter()
-            .flatten()
+        let Some((key, map)) = self.objects.get_key_value(res) else {
+            return Vec::new();
+        };
+        map.iter()
             .map(|((ns, name), s)| {
                 (
                     Ref {
-                        res: Arc::from(res),
+                        res: key.clone(),
                         ns: ns.clone(),
                         name: name.clone(),
                     },
@@ -771,19 +782,28 @@ impl State {
                 "must be specified for an update",
             ));
         }
-        let old = existing.value();
-        let mut obj = if status_only {
-            let mut o = old.clone();
-            match new.get("status") {
-                Some(s) => o["status"] = s.clone(),
+        if status_only {
+            // Only the status is compared and replaced, so the rest is never cloned.
+            let new_status = new.get_mut("status").map(Value::take);
+            if existing.status() == new_status {
+                return Ok(existing);
+            }
+            let mut obj = existing.value();
+            match new_status {
+                Some(s) => obj["status"] = s,
                 None => {
-                    if let Some(m) = o.as_object_mut() {
+                    if let Some(m) = obj.as_object_mut() {
                         m.remove("status");
                     }
                 }
             }
-            o
-        } else {
+            if opts.dry_run {
+                return Ok(Arc::new(Stored::new(&obj, def.kind.clone(), existing.rv)));
+            }
+            return Ok(self.put(def, ns, obj, ChangeKind::Modified));
+        }
+        let old = existing.value();
+        let mut obj = {
             if !new.get("metadata").is_some_and(Value::is_object) {
                 new["metadata"] = json!({});
             }
@@ -1081,15 +1101,12 @@ fn patch_error(e: PatchError) -> ApiError {
 
 /// Whether anything but metadata and status changed (what bumps `metadata.generation`).
 fn spec_changed(old: &Value, new: &Value) -> bool {
-    let strip = |v: &Value| -> Value {
-        let mut v = v.clone();
-        if let Some(m) = v.as_object_mut() {
-            m.remove("metadata");
-            m.remove("status");
-        }
-        v
+    let (Some(o), Some(n)) = (old.as_object(), new.as_object()) else {
+        return old != new;
     };
-    strip(old) != strip(new)
+    // Maps iterate in key order, so comparing the filtered entries pairwise is exact.
+    let skip = |(k, _): &(&String, &Value)| k.as_str() != "metadata" && k.as_str() != "status";
+    !o.iter().filter(skip).eq(n.iter().filter(skip))
 }
 
 impl ApiError {
