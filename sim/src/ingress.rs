@@ -58,7 +58,9 @@ impl Ingress {
         let task = tokio::spawn(async move {
             let mut connections = JoinSet::new();
             loop {
-                let Ok((stream, _)) = listener.accept().await else { continue };
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
                 let shared = Arc::clone(&shared);
                 connections.spawn(async move {
                     let service = service_fn(move |req: Request<Incoming>| {
@@ -88,30 +90,62 @@ fn reply(status: StatusCode, content_type: &str, body: String) -> Response<Full<
     let mut response = Response::new(Full::new(Bytes::from(body)));
     *response.status_mut() = status;
     if let Ok(value) = content_type.parse() {
-        response.headers_mut().insert(hyper::header::CONTENT_TYPE, value);
+        response
+            .headers_mut()
+            .insert(hyper::header::CONTENT_TYPE, value);
     }
     response
 }
 
 fn programmed(gateway: &Value) -> bool {
-    gateway["status"]["conditions"].as_array().is_some_and(|c| c.iter().any(|c| c["type"] == "Programmed" && c["status"] == "True"))
+    gateway["status"]["conditions"].as_array().is_some_and(|c| {
+        c.iter()
+            .any(|c| c["type"] == "Programmed" && c["status"] == "True")
+    })
 }
 
 fn routes_to(routes: &[Value], backend: &str) -> bool {
     routes.iter().any(|r| {
         r["spec"]["rules"].as_array().is_some_and(|rules| {
-            rules.iter().any(|rule| rule["backendRefs"].as_array().is_some_and(|b| b.iter().any(|b| b["name"] == backend)))
+            rules.iter().any(|rule| {
+                rule["backendRefs"]
+                    .as_array()
+                    .is_some_and(|b| b.iter().any(|b| b["name"] == backend))
+            })
         })
     })
 }
 
-fn answer(store: &Store, namespace: &str, faults: &IngressFaults, req: &Request<Incoming>) -> Response<Full<Bytes>> {
-    let gateway = store.get("gateway.networking.k8s.io/v1", "Gateway", Some(namespace), "istio-ingress-k8s");
+fn answer(
+    store: &Store,
+    namespace: &str,
+    faults: &IngressFaults,
+    req: &Request<Incoming>,
+) -> Response<Full<Bytes>> {
+    let gateway = store.get(
+        "gateway.networking.k8s.io/v1",
+        "Gateway",
+        Some(namespace),
+        "istio-ingress-k8s",
+    );
     if !gateway.as_ref().is_some_and(programmed) {
-        return reply(StatusCode::SERVICE_UNAVAILABLE, "text/plain", "no healthy upstream".into());
+        return reply(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "text/plain",
+            "no healthy upstream".into(),
+        );
     }
-    let routes = store.list("gateway.networking.k8s.io/v1", "HTTPRoute", Some(namespace), None);
-    let host = req.headers().get(hyper::header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.50");
+    let routes = store.list(
+        "gateway.networking.k8s.io/v1",
+        "HTTPRoute",
+        Some(namespace),
+        None,
+    );
+    let host = req
+        .headers()
+        .get(hyper::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("127.0.0.50");
     let not_found = || reply(StatusCode::NOT_FOUND, "text/plain", String::new());
     let path = req.uri().path();
     if path.starts_with("/dex/") {
@@ -132,22 +166,37 @@ fn answer(store: &Store, namespace: &str, faults: &IngressFaults, req: &Request<
                 });
                 reply(StatusCode::OK, "application/json", doc.to_string())
             }
-            "/dex/auth" => reply(StatusCode::OK, "text/html", "<html><title>dex</title>Log in to Your Account</html>".into()),
+            "/dex/auth" => reply(
+                StatusCode::OK,
+                "text/html",
+                "<html><title>dex</title>Log in to Your Account</html>".into(),
+            ),
             _ => not_found(),
         };
     }
     if !routes_to(&routes, "kubeflow-dashboard") {
         return not_found();
     }
-    let ext_authz = store.get("security.istio.io/v1", "AuthorizationPolicy", Some(namespace), "ext-authz-istio-ingress-k8s");
+    let ext_authz = store.get(
+        "security.istio.io/v1",
+        "AuthorizationPolicy",
+        Some(namespace),
+        "ext-authz-istio-ingress-k8s",
+    );
     let cookie = req.headers().get(hyper::header::COOKIE).is_some();
     if ext_authz.is_some() && !cookie {
         let mut response = reply(StatusCode::FOUND, "text/html", String::new());
         let location = "/dex/auth?client_id=authservice-oidc&redirect_uri=%2Fauthservice%2Foidc%2Fcallback&response_type=code&scope=openid+profile+email+groups&state=sim";
         if let Ok(value) = location.parse() {
-            response.headers_mut().insert(hyper::header::LOCATION, value);
+            response
+                .headers_mut()
+                .insert(hyper::header::LOCATION, value);
         }
         return response;
     }
-    reply(StatusCode::OK, "text/html", "<html><title>Kubeflow Central Dashboard</title></html>".into())
+    reply(
+        StatusCode::OK,
+        "text/html",
+        "<html><title>Kubeflow Central Dashboard</title></html>".into(),
+    )
 }

@@ -83,9 +83,15 @@ impl Sim {
 
         let bundle = twin.bundle();
         for (name, app) in &bundle.applications {
-            let config: Vec<(&str, &str)> = app.config.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            let config: Vec<(&str, &str)> = app
+                .config
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
             // CKF deploys its charms trusted, except minio (ckf-ambient.md §2.2).
-            model.deploy_settled(name, &app.charm, &app.channel, &config, name != "minio").map_err(api)?;
+            model
+                .deploy_settled(name, &app.charm, &app.channel, &config, name != "minio")
+                .map_err(api)?;
         }
         for [a, b] in &bundle.relations {
             model.relate_settled(a, b).map_err(api)?;
@@ -93,9 +99,14 @@ impl Sim {
 
         let store = Store::new();
         for (group, versions, kind, plural, namespaced) in cluster::base_crds(&twin) {
-            store.apply(kube::crd(group, versions, kind, plural, namespaced)).map_err(kube_api)?;
+            store
+                .apply(kube::crd(group, versions, kind, plural, namespaced))
+                .map_err(kube_api)?;
         }
-        for object in cluster::platform(&twin).into_iter().chain(cluster::profiles(&twin)) {
+        for object in cluster::platform(&twin)
+            .into_iter()
+            .chain(cluster::profiles(&twin))
+        {
             store.apply(object).map_err(kube_api)?;
         }
         let coupling = Coupling::new(model.clone(), store.clone(), env);
@@ -116,7 +127,11 @@ impl Sim {
         let ca = Authority::generate("ckf-sim Kubernetes CA")?;
         let leaf = ca.server(&["127.0.0.1", "localhost"], &[b"http/1.1"])?;
         let auth = Auth::new()
-            .with_user(TRUSTED_TOKEN, &format!("system:serviceaccount:{}:ckf-migrator", twin.model), KubeAccess::ClusterAdmin)
+            .with_user(
+                TRUSTED_TOKEN,
+                &format!("system:serviceaccount:{}:ckf-migrator", twin.model),
+                KubeAccess::ClusterAdmin,
+            )
             .with_user(
                 UNTRUSTED_TOKEN,
                 &format!("system:serviceaccount:{}:ckf-migrator", twin.model),
@@ -199,7 +214,11 @@ impl Sim {
     /// A kubeconfig for the Kubernetes API, as the charm's service account (trusted unless the
     /// twin says otherwise).
     pub fn kubeconfig(&self) -> String {
-        let token = if self.twin.untrusted { UNTRUSTED_TOKEN } else { TRUSTED_TOKEN };
+        let token = if self.twin.untrusted {
+            UNTRUSTED_TOKEN
+        } else {
+            TRUSTED_TOKEN
+        };
         kube::kubeconfig(&self.kube.url(), &self.kube_ca, token, &self.twin.model)
     }
 
@@ -237,28 +256,57 @@ fn replay(model: &Model, store: &Store, twin: &Twin, step: &Step) -> anyhow::Res
     match step {
         Step::PatchCiliumConfig { key, value } => {
             store
-                .patch_merge("v1", "ConfigMap", Some("kube-system"), "cilium-config", json!({ "data": { key: value } }))
+                .patch_merge(
+                    "v1",
+                    "ConfigMap",
+                    Some("kube-system"),
+                    "cilium-config",
+                    json!({ "data": { key: value } }),
+                )
                 .map_err(kube_api)?;
         }
         Step::RestartCilium => restart(store, "DaemonSet", "kube-system", "cilium")?,
         Step::Remove { app } => model.remove_settled(app).map_err(api)?,
-        Step::Deploy { charm, channel, trust, config } => {
-            let config: Vec<(&str, &str)> = config.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-            model.deploy_settled(charm, charm, channel, &config, *trust).map_err(api)?;
+        Step::Deploy {
+            charm,
+            channel,
+            trust,
+            config,
+        } => {
+            let config: Vec<(&str, &str)> = config
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            model
+                .deploy_settled(charm, charm, channel, &config, *trust)
+                .map_err(api)?;
         }
         Step::Integrate { a, b } => {
             model.relate_settled(a, b).map_err(api)?;
         }
-        Step::Refresh { app, channel, trust } => {
+        Step::Refresh {
+            app,
+            channel,
+            trust,
+        } => {
             model.refresh_settled(app, channel).map_err(api)?;
             if *trust {
-                model.configure_settled(app, &[("trust", "true")]).map_err(api)?;
+                model
+                    .configure_settled(app, &[("trust", "true")])
+                    .map_err(api)?;
             }
         }
-        Step::Config { app, key, value } => model.configure_settled(app, &[(key, value)]).map_err(api)?,
+        Step::Config { app, key, value } => {
+            model.configure_settled(app, &[(key, value)]).map_err(api)?
+        }
         Step::DeletePods { app_label } => {
             for namespace in twin.profile_names() {
-                for pod in store.list("v1", "Pod", Some(&namespace), Some(&format!("app={app_label}"))) {
+                for pod in store.list(
+                    "v1",
+                    "Pod",
+                    Some(&namespace),
+                    Some(&format!("app={app_label}")),
+                ) {
                     if let Some(name) = pod.pointer("/metadata/name").and_then(Value::as_str) {
                         store.delete("v1", "Pod", Some(&namespace), name);
                     }
@@ -274,7 +322,9 @@ fn restart(store: &Store, kind: &str, namespace: &str, name: &str) -> anyhow::Re
     let patch = json!({ "spec": { "template": { "metadata": { "annotations": {
         "kubectl.kubernetes.io/restartedAt": jiff::Timestamp::now().to_string()
     } } } } });
-    store.patch_merge("apps/v1", kind, Some(namespace), name, patch).map_err(kube_api)?;
+    store
+        .patch_merge("apps/v1", kind, Some(namespace), name, patch)
+        .map_err(kube_api)?;
     Ok(())
 }
 
@@ -282,7 +332,10 @@ fn restart(store: &Store, kind: &str, namespace: &str, name: &str) -> anyhow::Re
 fn recycle_sidecars(store: &Store, twin: &Twin) {
     for namespace in twin.profile_names() {
         for pod in store.list("v1", "Pod", Some(&namespace), None) {
-            if pod.pointer("/metadata/annotations/sidecar.istio.io~1status").is_some() {
+            if pod
+                .pointer("/metadata/annotations/sidecar.istio.io~1status")
+                .is_some()
+            {
                 if let Some(name) = pod.pointer("/metadata/name").and_then(Value::as_str) {
                     store.delete("v1", "Pod", Some(&namespace), name);
                 }

@@ -254,7 +254,9 @@ async fn migrate(
         options,
         events,
         // A timeout too large to add means "no deadline" in practice.
-        deadline: started.checked_add(options.timeout).unwrap_or(started + Duration::from_secs(100 * 365 * 24 * 3600)),
+        deadline: started
+            .checked_add(options.timeout)
+            .unwrap_or(started + Duration::from_secs(100 * 365 * 24 * 3600)),
         memory: RunMemory::default(),
         applied: Vec::new(),
         skipped: BTreeSet::new(),

@@ -23,15 +23,27 @@ use crate::model::{Life, Model, ModelEvent};
 type Key = (String, String, String, String);
 
 fn key_of(obj: &Value) -> Key {
-    let s = |p: &str| obj.pointer(p).and_then(Value::as_str).unwrap_or_default().to_string();
-    (s("/apiVersion"), s("/kind"), s("/metadata/namespace"), s("/metadata/name"))
+    let s = |p: &str| {
+        obj.pointer(p)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
+    (
+        s("/apiVersion"),
+        s("/kind"),
+        s("/metadata/namespace"),
+        s("/metadata/name"),
+    )
 }
 
 /// Whether every field of `desired` has the same value in `current` (objects compared key by key,
 /// everything else exactly).
 fn holds(desired: &Value, current: &Value) -> bool {
     match (desired, current) {
-        (Value::Object(d), Value::Object(c)) => d.iter().all(|(k, v)| c.get(k).is_some_and(|cv| holds(v, cv))),
+        (Value::Object(d), Value::Object(c)) => d
+            .iter()
+            .all(|(k, v)| c.get(k).is_some_and(|cv| holds(v, cv))),
         (d, c) => d == c,
     }
 }
@@ -57,17 +69,46 @@ impl Coupling {
     /// Links `model` to `store`, installs Istio's pod admission into the store, and syncs once.
     pub fn new(model: Model, store: Store, env: Environment) -> Arc<Self> {
         let namespace = model.name().to_string();
-        store.set_pod_admission(Arc::new(move |pod: &mut Value, view: &kube::StoreView<'_>| {
-            let pod_namespace = pod.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or("default").to_string();
-            let labels = view.namespace_labels(&pod_namespace).unwrap_or_default();
-            let injector = view
-                .list("admissionregistration.k8s.io/v1", "MutatingWebhookConfiguration", None, None)
-                .iter()
-                .any(|c| c["webhooks"].as_array().is_some_and(|w| w.iter().any(|w| w["name"] == "sidecar-injector.istio.io")));
-            let ambient_cni = view.get("apps/v1", "DaemonSet", Some(&namespace), "istio-cni-node").is_some();
-            admit(pod, &labels, Mesh { injector, ambient_cni });
-        }));
-        let coupling = Arc::new(Coupling { model, store, env, state: Mutex::new(SyncState::default()) });
+        store.set_pod_admission(Arc::new(
+            move |pod: &mut Value, view: &kube::StoreView<'_>| {
+                let pod_namespace = pod
+                    .pointer("/metadata/namespace")
+                    .and_then(Value::as_str)
+                    .unwrap_or("default")
+                    .to_string();
+                let labels = view.namespace_labels(&pod_namespace).unwrap_or_default();
+                let injector = view
+                    .list(
+                        "admissionregistration.k8s.io/v1",
+                        "MutatingWebhookConfiguration",
+                        None,
+                        None,
+                    )
+                    .iter()
+                    .any(|c| {
+                        c["webhooks"].as_array().is_some_and(|w| {
+                            w.iter().any(|w| w["name"] == "sidecar-injector.istio.io")
+                        })
+                    });
+                let ambient_cni = view
+                    .get("apps/v1", "DaemonSet", Some(&namespace), "istio-cni-node")
+                    .is_some();
+                admit(
+                    pod,
+                    &labels,
+                    Mesh {
+                        injector,
+                        ambient_cni,
+                    },
+                );
+            },
+        ));
+        let coupling = Arc::new(Coupling {
+            model,
+            store,
+            env,
+            state: Mutex::new(SyncState::default()),
+        });
         coupling.sync();
         coupling
     }
@@ -79,7 +120,11 @@ impl Coupling {
         tokio::spawn(async move {
             loop {
                 match events.recv().await {
-                    Ok(ModelEvent::Settled { .. } | ModelEvent::Removed { .. } | ModelEvent::Dying { .. })
+                    Ok(
+                        ModelEvent::Settled { .. }
+                        | ModelEvent::Removed { .. }
+                        | ModelEvent::Dying { .. },
+                    )
                     | Ok(ModelEvent::Deployed { .. } | ModelEvent::Refreshed { .. })
                     | Ok(ModelEvent::RelationAdded { .. } | ModelEvent::RelationRemoved { .. })
                     | Ok(ModelEvent::ConfigChanged { .. } | ModelEvent::TrustChanged { .. })
@@ -95,7 +140,10 @@ impl Coupling {
         let apps = self.model.applications();
         let present: BTreeSet<String> = apps.iter().map(|a| a.name.clone()).collect();
         state.came_up.retain(|a| present.contains(a));
-        let mut view = ModelView { namespace: self.model.name().to_string(), ..ModelView::default() };
+        let mut view = ModelView {
+            namespace: self.model.name().to_string(),
+            ..ModelView::default()
+        };
         for app in apps {
             if app.settled {
                 state.came_up.insert(app.name.clone());
@@ -126,7 +174,13 @@ impl Coupling {
         let view = self.view(&mut state);
         let mut wanted: BTreeMap<Key, Value> = BTreeMap::new();
         for crd in desired_crds(&view) {
-            let mut obj = kube::crd(crd.group, crd.versions, crd.kind, crd.plural, crd.namespaced);
+            let mut obj = kube::crd(
+                crd.group,
+                crd.versions,
+                crd.kind,
+                crd.plural,
+                crd.namespaced,
+            );
             obj["metadata"]["labels"] = serde_json::json!({ super::desired::MANAGED_BY: "crds" });
             wanted.insert(key_of(&obj), obj);
         }
@@ -135,7 +189,12 @@ impl Coupling {
         }
         // Delete first: a namespace or CRD going away takes its objects with it, before anything
         // new is created in their place.
-        let stale: Vec<Key> = state.managed.iter().filter(|k| !wanted.contains_key(*k)).cloned().collect();
+        let stale: Vec<Key> = state
+            .managed
+            .iter()
+            .filter(|k| !wanted.contains_key(*k))
+            .cloned()
+            .collect();
         for key in stale {
             let (api_version, kind, namespace, name) = &key;
             let ns = (!namespace.is_empty()).then_some(namespace.as_str());
@@ -176,8 +235,14 @@ mod tests {
     #[test]
     fn holds_compares_only_what_is_desired() {
         let current = json!({ "metadata": { "name": "a", "resourceVersion": "7", "labels": { "x": "1", "y": "2" } }, "spec": { "n": 1 } });
-        assert!(holds(&json!({ "metadata": { "name": "a", "labels": { "x": "1" } }, "spec": { "n": 1 } }), &current));
-        assert!(!holds(&json!({ "metadata": { "labels": { "x": "2" } } }), &current));
+        assert!(holds(
+            &json!({ "metadata": { "name": "a", "labels": { "x": "1" } }, "spec": { "n": 1 } }),
+            &current
+        ));
+        assert!(!holds(
+            &json!({ "metadata": { "labels": { "x": "2" } } }),
+            &current
+        ));
         assert!(!holds(&json!({ "spec": { "n": 1, "m": 2 } }), &current));
     }
 }
