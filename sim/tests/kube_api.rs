@@ -699,3 +699,28 @@ async fn server_side_apply_creates_then_merges() {
     assert_eq!(merged.status, 200, "{}", merged.body);
     assert_eq!(merged.body["data"], json!({"a": "1", "b": "2"}));
 }
+
+#[tokio::test]
+async fn a_replace_naming_another_uid_is_a_409_precondition_failure() {
+    let c = Cluster::start().await;
+    let mut cm = c.store.create(configmap("kubeflow", "a")).unwrap();
+    cm["metadata"]["uid"] = json!("00000000-0000-4000-8000-000000000000");
+
+    let r = c
+        .call(
+            Some(ADMIN_TOKEN),
+            "PUT",
+            "/api/v1/namespaces/kubeflow/configmaps/a",
+            JSON,
+            Some(cm),
+        )
+        .await;
+
+    assert_status(&r, 409, "Conflict");
+    assert!(
+        r.body["message"]
+            .as_str()
+            .unwrap()
+            .contains("Precondition failed: UID in precondition")
+    );
+}

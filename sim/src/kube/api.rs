@@ -10,6 +10,11 @@
 //! if absent and otherwise merges the body like a strategic merge patch, without field
 //! ownership; `resourceVersionMatch` is ignored (lists are always current); continue tokens
 //! resume after the last key returned, so objects created during pagination may appear.
+//!
+//! Not served: protobuf bodies (kubectl's typed generators such as `kubectl create namespace x`
+//! send them; they get 415), `/openapi/*` (404, so `kubectl create|apply -f` need
+//! `--validate=false`), the `/scale`, `/log`, `/exec` subresources, aggregated discovery (kubectl
+//! falls back to the legacy documents).
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -494,7 +499,7 @@ impl Ctx<'_> {
         } else if self.req.content_type.contains("protobuf")
             || self.req.content_type.contains("cbor")
         {
-            Err(ApiError::unsupported_media_type(&self.req.content_type))
+            Err(ApiError::unsupported_body(&self.req.content_type))
         } else {
             serde_json::from_slice(&self.req.body).map_err(|e| {
                 ApiError::bad_request(format!(

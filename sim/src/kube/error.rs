@@ -306,6 +306,16 @@ impl ApiError {
         )
     }
 
+    /// 415 for a create or update body the twin cannot decode (protobuf, CBOR).
+    pub fn unsupported_body(content_type: &str) -> Self {
+        Self::bare(
+            Reason::UnsupportedMediaType,
+            format!(
+                "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml (got {content_type}; this twin does not decode protobuf)"
+            ),
+        )
+    }
+
     /// 410 for a watch from a resource version older than the kept history.
     pub fn expired(requested: u64, oldest: u64) -> Self {
         Self::bare(
