@@ -176,9 +176,105 @@ pub async fn probe(base: Result<String, String>) -> HttpProbes {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpListener;
+
+    const WAIT: Duration = Duration::from_secs(10);
+
+    /// A tiny HTTP/1.1 server on loopback: Dex's discovery document under `/dex/`, a redirect to
+    /// Dex's login everywhere else, one connection per request.
+    async fn ingress() -> String {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind loopback");
+        let addr = listener.local_addr().expect("address");
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let mut request = Vec::new();
+                    let mut buf = [0u8; 1024];
+                    while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match socket.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => request.extend_from_slice(&buf[..n]),
+                        }
+                    }
+                    let text = String::from_utf8_lossy(&request);
+                    let response = if text.starts_with("GET /dex/") {
+                        let body = r#"{"issuer": "http://dex-auth.kubeflow.svc:5556/dex"}"#;
+                        format!(
+                            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                            body.len()
+                        )
+                    } else {
+                        "HTTP/1.1 302 Found\r\nlocation: /dex/auth?client_id=authservice-oidc\r\ncontent-length: 0\r\nconnection: close\r\n\r\n".to_string()
+                    };
+                    let _ = socket.write_all(response.as_bytes()).await;
+                });
+            }
+        });
+        format!("http://{addr}")
+    }
 
     #[test]
     fn the_probe_client_builds_with_the_ring_provider() {
         assert!(client().is_ok());
+    }
+
+    #[tokio::test]
+    async fn probes_record_answers_and_do_not_follow_the_redirect() {
+        let base = ingress().await;
+
+        let probes = tokio::time::timeout(WAIT, probe(Ok(base.clone())))
+            .await
+            .expect("probes finish within their own timeouts");
+
+        assert_eq!(probes.base, Ok(base));
+        match &probes.discovery {
+            ProbeOutcome::Answered(a) => {
+                assert_eq!(a.status, 200);
+                assert!(a.body.contains("issuer"), "{}", a.body);
+            }
+            other => panic!("discovery: {other:?}"),
+        }
+        match &probes.root {
+            ProbeOutcome::Answered(a) => {
+                assert_eq!(a.status, 302);
+                assert_eq!(
+                    a.location.as_deref(),
+                    Some("/dex/auth?client_id=authservice-oidc")
+                );
+            }
+            other => panic!("root: {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_closed_port_is_a_failed_probe() {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind loopback");
+        let addr = listener.local_addr().expect("address");
+        drop(listener);
+
+        let probes = tokio::time::timeout(WAIT, probe(Ok(format!("http://{addr}"))))
+            .await
+            .expect("probes finish within their own timeouts");
+
+        assert!(
+            matches!(&probes.root, ProbeOutcome::Failed(why) if why.starts_with("connection failed")),
+            "{:?}",
+            probes.root
+        );
+    }
+
+    #[tokio::test]
+    async fn without_a_base_nothing_is_sent() {
+        let probes = probe(Err("Service kubeflow/x has no load-balancer address".into())).await;
+
+        assert_eq!(
+            probes.discovery,
+            ProbeOutcome::NotRun("Service kubeflow/x has no load-balancer address".into())
+        );
     }
 }

@@ -274,7 +274,7 @@ impl<'a> Ctx<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::verify::fixtures::Fixture;
+    use crate::verify::fixtures::{Fixture, unreadable};
 
     #[test]
     fn check_names_are_result_key_segments_and_unique() {
@@ -332,6 +332,45 @@ mod tests {
             CHECKS.len() - cilium.len(),
             "every check but Cilium's applies on MicroK8s"
         );
+    }
+
+    fn failed(fx: &Fixture) -> Vec<String> {
+        judge_all(&fx.snapshot, &fx.plan)
+            .into_iter()
+            .filter(|r| matches!(r.verdict, Verdict::Fail(_)))
+            .map(|r| r.name)
+            .collect()
+    }
+
+    #[test]
+    fn unreadable_pods_fail_only_the_checks_that_read_pods() {
+        let fx = Fixture::migrated().cluster(|k| k.pods = Err(unreadable("pods")));
+
+        assert_eq!(failed(&fx), ["mesh-applications-enrolled", "no-sidecars"]);
+    }
+
+    #[test]
+    fn unreadable_juju_status_fails_the_juju_checks_and_leaves_the_cluster_checks() {
+        let mut fx = Fixture::migrated();
+        fx.snapshot.status = Err(crate::cluster::ReadError::new(
+            "the model's status (Client.FullStatus)",
+            "connection to the Juju controller lost",
+        ));
+
+        let results = judge_all(&fx.snapshot, &fx.plan);
+
+        let juju: Vec<&CheckResult> = results.iter().filter(|r| r.group == "juju").collect();
+        assert!(!juju.is_empty());
+        for r in juju {
+            assert!(
+                matches!(&r.verdict, Verdict::Fail(t) if t.contains("cannot read the model's status")),
+                "{}: {}",
+                r.name,
+                r.verdict
+            );
+        }
+        let ztunnel = results.iter().find(|r| r.name == "ztunnel-ready");
+        assert_eq!(ztunnel.map(|r| &r.verdict), Some(&Verdict::Pass));
     }
 
     #[test]
