@@ -241,7 +241,12 @@ fn knative_leftovers(c: &Ctx) -> Judged {
         .collect();
     let mut notes = Vec::new();
     if !present.is_empty() {
-        notes.push(format!("namespace {} still exists", listed(&present)));
+        let (noun, verb) = if present.len() == 1 {
+            ("namespace", "exists")
+        } else {
+            ("namespaces", "exist")
+        };
+        notes.push(format!("{noun} {} still {verb}", listed(&present)));
     }
     if !leftover.is_empty() {
         let names: Vec<&str> = leftover.iter().map(|s| s.as_str()).collect();
