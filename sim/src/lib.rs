@@ -17,9 +17,14 @@
 //!   (Deployment → ReplicaSet → Pod, StatefulSet, DaemonSet).
 //! - [`model`]: the Juju model: applications, units, relations, config, the charm catalog, and
 //!   how each change settles in time.
+//! - [`fixtures`]: which deployment the twin plays ([`fixtures::Twin`]).
+//! - [`coupling`]: what the charms do to the cluster, from the model's state.
 //! - [`juju`]: the Juju controller: TLS websocket, JSON-RPC envelope, login, facades, and the
 //!   schema check of every request and response.
 
+pub mod coupling;
+pub mod fixtures;
+pub mod hooktools;
 pub mod juju;
 pub mod kube;
 pub mod model;

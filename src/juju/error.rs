@@ -27,6 +27,12 @@ pub mod code {
     pub const UPGRADE_IN_PROGRESS: &str = "upgrade in progress";
     /// Unknown model UUID.
     pub const MODEL_NOT_FOUND: &str = "model not found";
+    /// The controller wants a macaroon discharge: a password-only login cannot proceed.
+    pub const DISCHARGE_REQUIRED: &str = "macaroon discharge required";
+    /// The request was malformed.
+    pub const BAD_REQUEST: &str = "bad request";
+    /// A value was refused as invalid.
+    pub const NOT_VALID: &str = "not valid";
 }
 
 /// Everything that can go wrong talking to a Juju controller.
@@ -89,6 +95,10 @@ pub enum Error {
     /// The connection dropped; calls in flight fail with this and may be retried.
     #[error("connection to the Juju controller lost: {0}")]
     Disconnected(Arc<str>),
+    /// The caller asked for something the client can check is wrong before sending it (a channel
+    /// Juju would not parse, a controller CA without a certificate).
+    #[error("{0}")]
+    Invalid(String),
     /// The controller's answer could not be decoded.
     #[error("{facade}.{method}: cannot decode the controller's answer: {message}")]
     Decode {
@@ -122,7 +132,21 @@ impl Error {
 
     /// Credentials or permissions were refused.
     pub fn is_unauthorized(&self) -> bool {
-        self.code() == Some(code::UNAUTHORIZED) || matches!(self, Error::Login { .. })
+        self.code() == Some(code::UNAUTHORIZED)
+            || matches!(self, Error::Login { code: None, .. })
+            || (matches!(self, Error::Login { .. })
+                && self.code() == Some(code::DISCHARGE_REQUIRED))
+    }
+
+    /// The model moved to another controller ([`Error::Redirected`]).
+    pub fn is_redirected(&self) -> bool {
+        matches!(self, Error::Redirected { .. })
+    }
+
+    /// The connection dropped while the call was in flight: the controller may or may not have
+    /// acted on it.
+    pub fn is_disconnected(&self) -> bool {
+        matches!(self, Error::Disconnected(_))
     }
 
     /// Worth retrying after a pause: the connection dropped, a call timed out, or Juju asked to
@@ -140,3 +164,85 @@ impl Error {
 
 /// Result alias for the Juju port.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn call(code: Option<&str>) -> Error {
+        Error::Call {
+            facade: "Application".into(),
+            method: "AddRelation".into(),
+            code: code.map(str::to_owned),
+            message: "cannot add relation".into(),
+        }
+    }
+
+    #[test]
+    fn codes_map_to_predicates() {
+        assert!(call(Some(code::NOT_FOUND)).is_not_found());
+        assert!(call(Some(code::ALREADY_EXISTS)).is_already_exists());
+        assert!(call(Some(code::UNAUTHORIZED)).is_unauthorized());
+        assert!(call(Some(code::TRY_AGAIN)).is_retryable());
+        assert!(call(Some(code::UPGRADE_IN_PROGRESS)).is_retryable());
+        let plain = call(None);
+        assert!(!plain.is_not_found() && !plain.is_already_exists() && !plain.is_retryable());
+    }
+
+    #[test]
+    fn transport_failures_are_retryable_and_carry_no_code() {
+        let lost = Error::Disconnected("controller closed the connection".into());
+        assert!(lost.is_retryable() && lost.is_disconnected());
+        assert_eq!(lost.code(), None);
+        let timeout = Error::Timeout {
+            facade: "Client".into(),
+            method: "FullStatus".into(),
+            seconds: 5,
+        };
+        assert!(timeout.is_retryable());
+    }
+
+    #[test]
+    fn login_refusals_are_unauthorized_but_unknown_models_are_not() {
+        let refused = Error::Login {
+            message: "invalid entity name or password".into(),
+            code: Some(code::UNAUTHORIZED.into()),
+        };
+        assert!(refused.is_unauthorized());
+        assert!(!refused.is_retryable());
+        let discharge = Error::Login {
+            message: "login with macaroons required".into(),
+            code: Some(code::DISCHARGE_REQUIRED.into()),
+        };
+        assert!(discharge.is_unauthorized());
+        let unknown_model = Error::Login {
+            message: "unknown model: \"x\"".into(),
+            code: Some(code::MODEL_NOT_FOUND.into()),
+        };
+        assert!(!unknown_model.is_unauthorized());
+    }
+
+    #[test]
+    fn login_failure_displays_for_a_status_line() {
+        let refused = Error::Login {
+            message: "invalid entity name or password".into(),
+            code: Some(code::UNAUTHORIZED.into()),
+        };
+        assert_eq!(
+            refused.to_string(),
+            "login failed: invalid entity name or password"
+        );
+    }
+
+    #[test]
+    fn call_error_displays_juju_text_and_code() {
+        assert_eq!(
+            call(Some(code::ALREADY_EXISTS)).to_string(),
+            "Application.AddRelation: cannot add relation (already exists)"
+        );
+        assert_eq!(
+            call(None).to_string(),
+            "Application.AddRelation: cannot add relation"
+        );
+    }
+}

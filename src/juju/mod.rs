@@ -6,17 +6,28 @@
 //!
 //! Start reading at [`Client`]: [`Client::connect`] logs in and negotiates facade versions; each
 //! typed call is named after the Juju method it sends. Layers, lowest first:
+//! - `connect`: TCP, TLS (controller CA only, server name `juju-apiserver`), websocket handshake;
 //! - `rpc`: the socket task, request ids, the pending-reply map, pings, timeouts;
 //! - `wire`: serde structs exactly as Juju sends them;
+//! - `login`: `Admin.Login` and facade version negotiation;
+//! - `channel`: Juju's channel grammar and the refresh's origin swap;
 //! - [`model`]: the domain types callers see;
-//! - `client`: login, facade versions, typed calls, reconnection.
+//! - `client`: typed calls and reconnection; `refresh`: the refresh sequence of the Go CLI.
 
+mod channel;
 mod client;
+mod connect;
 mod credentials;
 mod error;
+mod login;
 pub mod model;
+mod refresh;
+mod rpc;
+mod wire;
 
-pub use client::{Client, ConnectOptions, LoginInfo};
+pub use channel::CharmChannel;
+pub use client::{Client, ConnectOptions};
 pub use credentials::{Credentials, Password};
 pub use error::{Error, Result, code};
+pub use login::LoginInfo;
 pub use model::*;

@@ -1,6 +1,6 @@
 //! What the Juju port returns: the model as Juju reports it, in plain domain types.
 //!
-//! Wire structs (serde renames, `null` lists, capitalised keys) stay in [`super::wire`]; these types
+//! Wire structs (serde renames, `null` lists, capitalised keys) stay in `wire`; these types
 //! are what the rest of ckf-migrator sees. They know Juju, not Kubeflow.
 
 use std::collections::BTreeMap;
@@ -36,7 +36,8 @@ pub enum Life {
 pub struct Application {
     /// Application name.
     pub name: String,
-    /// Charm name, parsed from the charm URL (`ch:amd64/istio-pilot-1234` → `istio-pilot`).
+    /// Charm name, parsed from the charm URL (`ch:amd64/istio-pilot-1234` → `istio-pilot`;
+    /// see [`CharmUrl`]).
     pub charm: String,
     /// The charm URL as Juju reports it.
     pub charm_url: String,
@@ -155,7 +156,7 @@ pub struct DeploySpec {
     pub charm: String,
     /// Channel, e.g. `2/edge`.
     pub channel: String,
-    /// Number of units.
+    /// Number of units; 0 leaves it to Juju's default (1).
     pub units: u32,
     /// Charm config (strings, as `juju deploy --config` takes them).
     pub config: BTreeMap<String, String>,
@@ -168,10 +169,156 @@ pub struct DeploySpec {
 pub struct RefreshOutcome {
     /// Charm URL before.
     pub from_url: String,
-    /// Charm URL the application now points at.
+    /// Charm URL the application now points at (equal to `from_url` when the charm was already
+    /// the newest in the channel).
     pub to_url: String,
     /// Revision the application now points at.
     pub to_revision: Option<i64>,
     /// Names of resources that were upgraded (e.g. `oci-image`).
     pub resources_upgraded: Vec<String>,
+}
+
+/// A charm URL as Juju writes it: `ch:amd64/istio-pilot-1234`, `ch:amd64/jammy/istio-pilot-1234`
+/// (older deployments carry the series), `ch:istio-pilot`, `local:jammy/my-charm-3`.
+///
+/// Charm names are lowercase words joined by `-`, each word holding a letter, so a trailing
+/// `-<digits>` is always the revision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CharmUrl {
+    /// `ch`, `local` (or the legacy `cs`).
+    pub schema: String,
+    /// Path segments before the name (`amd64`, `amd64/jammy`, `jammy`), as written.
+    pub prefix: Vec<String>,
+    /// Charm name.
+    pub name: String,
+    /// Revision, when the URL carries one.
+    pub revision: Option<i64>,
+}
+
+impl CharmUrl {
+    /// Parses a charm URL; a URL without a schema is a Charmhub one, as in Juju.
+    ///
+    /// # Errors
+    /// An empty name; the message names the URL.
+    pub fn parse(url: &str) -> Result<Self, String> {
+        let (schema, path) = url.split_once(':').unwrap_or(("ch", url));
+        let mut segments: Vec<&str> = path.split('/').collect();
+        let last = segments.pop().unwrap_or_default();
+        let (name, revision) = match last.rsplit_once('-') {
+            Some((name, rev)) if !rev.is_empty() && rev.bytes().all(|b| b.is_ascii_digit()) => {
+                (name, rev.parse::<i64>().ok())
+            }
+            _ => (last, None),
+        };
+        if name.is_empty() || segments.iter().any(|s| s.is_empty()) {
+            return Err(format!("cannot parse charm URL {url:?}"));
+        }
+        Ok(Self {
+            schema: schema.to_owned(),
+            prefix: segments.into_iter().map(str::to_owned).collect(),
+            name: name.to_owned(),
+            revision,
+        })
+    }
+
+    /// The same URL without its revision (`ch:amd64/istio-pilot`), what `ResolveCharms` takes.
+    pub fn without_revision(&self) -> String {
+        Self {
+            revision: None,
+            ..self.clone()
+        }
+        .to_string()
+    }
+}
+
+impl fmt::Display for CharmUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:", self.schema)?;
+        for segment in &self.prefix {
+            write!(f, "{segment}/")?;
+        }
+        f.write_str(&self.name)?;
+        if let Some(revision) = self.revision {
+            write!(f, "-{revision}")?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn charm_url_without_series_gives_name_and_revision() {
+        let url = CharmUrl::parse("ch:amd64/istio-pilot-1234").expect("parses");
+        assert_eq!(url.name, "istio-pilot");
+        assert_eq!(url.revision, Some(1234));
+        assert_eq!(url.prefix, ["amd64"]);
+    }
+
+    #[test]
+    fn charm_url_with_series_gives_name_and_revision() {
+        let url = CharmUrl::parse("ch:amd64/jammy/kfp-api-12").expect("parses");
+        assert_eq!(url.name, "kfp-api");
+        assert_eq!(url.revision, Some(12));
+        assert_eq!(url.without_revision(), "ch:amd64/jammy/kfp-api");
+    }
+
+    #[test]
+    fn local_charm_url_parses() {
+        let url = CharmUrl::parse("local:ckf-migrator-3").expect("parses");
+        assert_eq!(url.schema, "local");
+        assert_eq!(url.name, "ckf-migrator");
+        assert_eq!(url.revision, Some(3));
+        let with_series = CharmUrl::parse("local:jammy/ckf-migrator-0").expect("parses");
+        assert_eq!(with_series.name, "ckf-migrator");
+        assert_eq!(with_series.revision, Some(0));
+    }
+
+    #[test]
+    fn name_ending_in_a_word_has_no_revision() {
+        let url = CharmUrl::parse("ch:amd64/mysql-k8s").expect("parses");
+        assert_eq!(url.name, "mysql-k8s");
+        assert_eq!(url.revision, None);
+        let k8s_rev = CharmUrl::parse("ch:amd64/istio-k8s-7").expect("parses");
+        assert_eq!(k8s_rev.name, "istio-k8s");
+        assert_eq!(k8s_rev.revision, Some(7));
+    }
+
+    #[test]
+    fn url_round_trips_and_drops_revision_on_request() {
+        let url = CharmUrl::parse("ch:amd64/istio-pilot-1234").expect("parses");
+        assert_eq!(url.to_string(), "ch:amd64/istio-pilot-1234");
+        assert_eq!(url.without_revision(), "ch:amd64/istio-pilot");
+    }
+
+    #[test]
+    fn bare_name_is_a_charmhub_url() {
+        let url = CharmUrl::parse("dex-auth").expect("parses");
+        assert_eq!(url.schema, "ch");
+        assert_eq!(url.name, "dex-auth");
+    }
+
+    #[test]
+    fn empty_name_is_refused() {
+        assert!(CharmUrl::parse("ch:amd64/").is_err());
+        assert!(CharmUrl::parse("").is_err());
+    }
+
+    #[test]
+    fn config_value_prints_like_juju_config() {
+        let v = |value| ConfigValue {
+            value,
+            source: "user".into(),
+            option_type: "string".into(),
+        };
+        assert_eq!(
+            v(Some(serde_json::json!("text"))).as_config_string(),
+            "text"
+        );
+        assert_eq!(v(Some(serde_json::json!(true))).as_config_string(), "true");
+        assert_eq!(v(Some(serde_json::json!(5))).as_config_string(), "5");
+        assert_eq!(v(None).as_config_string(), "");
+    }
 }

@@ -1,0 +1,435 @@
+//! `juju refresh APP --channel X`, the way the Go CLI does it (juju-api.md §5(d)).
+//!
+//! Owns the refresh sequence: `Application.GetCharmURLOrigin` → the current origin kept whole
+//! (id, hash, revision, base, architecture, instance key) with only its channel swapped
+//! ([`super::channel::origin_for_channel`]) → `Charms.ResolveCharms` on the current URL without
+//! revision → `Charms.AddCharm` → resources (`Charms.CharmInfo`, `Resources.ListResources`,
+//! `Charms.ListCharmResources`, `Resources.AddPendingResources` for store resources that are
+//! missing or whose revision changed, never over an upload) → `Application.SetCharm` with the
+//! pending resource ids and `channel` = the origin's risk.
+//!
+//! Not as python-libjuju does it: it drops the origin's id and keeps its revision, so the
+//! controller reinstalls the old revision. Start at [`Client::refresh`].
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use super::channel::{CharmChannel, origin_for_channel, same_channel};
+use super::client::{Client, Retry, item_error, single};
+use super::error::{Error, Result, code};
+use super::login::Facade;
+use super::model::{CharmUrl, RefreshOutcome};
+use super::wire::{self, CharmOrigin, CharmResource, CharmResourceMeta};
+
+/// How often, and after how long a first pause, `GetCharmURLOrigin` is asked again while the
+/// application's charm-hub origin has no id yet (its first download has not finished). The
+/// pause doubles: about 13 s in all.
+const ORIGIN_ATTEMPTS: u32 = 8;
+const ORIGIN_FIRST_PAUSE: Duration = Duration::from_millis(100);
+
+impl Client {
+    /// Refreshes `application` to the newest revision of `channel`, upgrading store resources
+    /// that changed, as `juju refresh APP --channel CHANNEL` does. A channel with only a risk
+    /// (`edge`) keeps the current track. When the charm, the channel and every resource are
+    /// already current, nothing is written and `to_url == from_url`.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] for a channel Juju would not parse or an application not deployed from
+    /// Charmhub; [`Error::Call`] with Juju's text for any refused step (including per-item
+    /// errors); a retryable `try again` [`Error::Call`] when the application's first charm
+    /// download has not finished; transport errors.
+    pub async fn refresh(&self, application: &str, channel: &str) -> Result<RefreshOutcome> {
+        let wanted = CharmChannel::parse(channel)
+            .map_err(|e| Error::Invalid(format!("refreshing {application}: {e}")))?;
+        let (from_url, current) = self.charm_url_origin(application).await?;
+        if current.source != "charm-hub" {
+            return Err(Error::Invalid(format!(
+                "refreshing {application}: it runs a {} charm ({from_url}); only Charmhub \
+                 charms follow a channel",
+                current.source
+            )));
+        }
+        let reference = CharmUrl::parse(&from_url)
+            .map_err(|e| decode(Facade::Application, "GetCharmURLOrigin", e))?
+            .without_revision();
+        let target = origin_for_channel(&current, &wanted);
+        let (resolved_url, resolved) = self.resolve_charm(&reference, target).await?;
+        let charm_changed = resolved_url != from_url;
+        let channel_changed = !same_channel(&current, &resolved);
+
+        let (url, origin) = if charm_changed || channel_changed {
+            let added = self.add_charm(&resolved_url, resolved).await?;
+            (resolved_url, added)
+        } else {
+            (from_url.clone(), current)
+        };
+
+        let upgrades = self
+            .resources_to_upgrade(application, &url, &origin)
+            .await?;
+        if !charm_changed && !channel_changed && upgrades.is_empty() {
+            tracing::info!("{application} already runs the newest charm of {channel}");
+            return Ok(RefreshOutcome {
+                to_revision: CharmUrl::parse(&url).ok().and_then(|u| u.revision),
+                from_url,
+                to_url: url,
+                resources_upgraded: Vec::new(),
+            });
+        }
+        let resource_ids = self
+            .add_pending_resources(application, &url, &origin, &upgrades)
+            .await?;
+        let set_charm = wire::ApplicationSetCharm {
+            application: application.to_owned(),
+            charm_url: url.clone(),
+            channel: origin.risk.clone(),
+            charm_origin: origin,
+            force: false,
+            force_base: false,
+            force_units: false,
+            generation: String::new(),
+            resource_ids,
+        };
+        let _: serde_json::Value = self
+            .call(Facade::Application, "SetCharm", set_charm, Retry::Write)
+            .await?;
+        tracing::info!("refreshed {application} from {from_url} to {url}");
+        Ok(RefreshOutcome {
+            to_revision: CharmUrl::parse(&url).ok().and_then(|u| u.revision),
+            from_url,
+            to_url: url,
+            resources_upgraded: upgrades.into_iter().map(|r| r.name).collect(),
+        })
+    }
+
+    /// `Application.GetCharmURLOrigin`, asked again briefly while a charm-hub origin has no id.
+    async fn charm_url_origin(&self, application: &str) -> Result<(String, CharmOrigin)> {
+        const METHOD: &str = "GetCharmURLOrigin";
+        let mut pause = ORIGIN_FIRST_PAUSE;
+        for attempt in 1..=ORIGIN_ATTEMPTS {
+            let result: wire::CharmUrlOriginResult = self
+                .call(
+                    Facade::Application,
+                    METHOD,
+                    wire::ApplicationGet {
+                        application,
+                        branch: "",
+                    },
+                    Retry::Read,
+                )
+                .await?;
+            if let Some(e) = result.error {
+                return Err(item_error(Facade::Application, METHOD, e));
+            }
+            let origin = result.charm_origin.ok_or_else(|| {
+                decode(
+                    Facade::Application,
+                    METHOD,
+                    "answer without charm-origin".into(),
+                )
+            })?;
+            if origin.source != "charm-hub" || !origin.id.is_empty() {
+                return Ok((result.url, origin));
+            }
+            if attempt < ORIGIN_ATTEMPTS {
+                tracing::debug!("{application}: charm download not finished; asking again");
+                tokio::time::sleep(pause).await;
+                pause *= 2;
+            }
+        }
+        Err(Error::Call {
+            facade: Facade::Application.name().into(),
+            method: METHOD.into(),
+            code: Some(code::TRY_AGAIN.into()),
+            message: format!(
+                "charm-hub origin of {application} has an empty id: its charm download has not \
+                 finished"
+            ),
+        })
+    }
+
+    /// `Charms.ResolveCharms` for one reference.
+    async fn resolve_charm(
+        &self,
+        reference: &str,
+        origin: CharmOrigin,
+    ) -> Result<(String, CharmOrigin)> {
+        const METHOD: &str = "ResolveCharms";
+        let params = wire::ResolveCharmsWithChannel {
+            resolve: vec![wire::ResolveCharmWithChannel {
+                reference: reference.to_owned(),
+                charm_origin: origin,
+                switch_charm: false,
+            }],
+        };
+        let results: wire::ResolveCharmWithChannelResults = self
+            .call(Facade::Charms, METHOD, params, Retry::Read)
+            .await?;
+        let result = single(Facade::Charms, METHOD, results.results)?;
+        if let Some(e) = result.error {
+            return Err(item_error(Facade::Charms, METHOD, e));
+        }
+        let origin = result
+            .charm_origin
+            .ok_or_else(|| decode(Facade::Charms, METHOD, "answer without charm-origin".into()))?;
+        if result.url.is_empty() {
+            return Err(decode(Facade::Charms, METHOD, "answer without url".into()));
+        }
+        Ok((result.url, origin))
+    }
+
+    /// `Charms.AddCharm`; returns the origin the controller recorded.
+    async fn add_charm(&self, url: &str, origin: CharmOrigin) -> Result<CharmOrigin> {
+        const METHOD: &str = "AddCharm";
+        let params = wire::AddCharmWithOrigin {
+            url: url.to_owned(),
+            charm_origin: origin.clone(),
+            force: false,
+        };
+        let result: wire::CharmOriginResult = self
+            .call(Facade::Charms, METHOD, params, Retry::Write)
+            .await?;
+        if let Some(e) = result.error {
+            return Err(item_error(Facade::Charms, METHOD, e));
+        }
+        Ok(result.charm_origin.unwrap_or(origin))
+    }
+
+    /// The resources of the charm at `url` that the refresh must add as pending.
+    async fn resources_to_upgrade(
+        &self,
+        application: &str,
+        url: &str,
+        origin: &CharmOrigin,
+    ) -> Result<Vec<CharmResourceMeta>> {
+        let info: wire::CharmInfo = self
+            .call(
+                Facade::Charms,
+                "CharmInfo",
+                wire::CharmUrlParam { url },
+                Retry::Read,
+            )
+            .await?;
+        let declared = info.meta.map(|m| m.resources).unwrap_or_default();
+        if declared.is_empty() {
+            return Ok(Vec::new());
+        }
+
+        const LIST: &str = "ListResources";
+        let listed: wire::ResourcesResults = self
+            .call(
+                Facade::Resources,
+                LIST,
+                wire::ListResourcesArgs {
+                    entities: vec![wire::Entity {
+                        tag: format!("application-{application}"),
+                    }],
+                },
+                Retry::Read,
+            )
+            .await?;
+        let listed = single(Facade::Resources, LIST, listed.results)?;
+        if let Some(e) = listed.error {
+            return Err(item_error(Facade::Resources, LIST, e));
+        }
+
+        const STORE: &str = "ListCharmResources";
+        let store: wire::CharmResourcesResults = self
+            .call(
+                Facade::Charms,
+                STORE,
+                wire::CharmUrlAndOrigins {
+                    entities: vec![wire::CharmUrlAndOrigin {
+                        charm_url: url.to_owned(),
+                        charm_origin: origin.clone(),
+                    }],
+                },
+                Retry::Read,
+            )
+            .await?;
+        let store = single(Facade::Charms, STORE, store.results)?;
+        let mut available = Vec::with_capacity(store.len());
+        for item in store {
+            if let Some(e) = item.error {
+                return Err(item_error(Facade::Charms, STORE, e));
+            }
+            available.push(item.resource);
+        }
+        Ok(select_upgrades(&declared, &listed.resources, &available))
+    }
+
+    /// `Resources.AddPendingResources` for store resources; resource name → pending id.
+    async fn add_pending_resources(
+        &self,
+        application: &str,
+        url: &str,
+        origin: &CharmOrigin,
+        upgrades: &[CharmResourceMeta],
+    ) -> Result<BTreeMap<String, String>> {
+        const METHOD: &str = "AddPendingResources";
+        if upgrades.is_empty() {
+            return Ok(BTreeMap::new());
+        }
+        let params = wire::AddPendingResourcesArgs {
+            tag: format!("application-{application}"),
+            url: url.to_owned(),
+            charm_origin: origin.clone(),
+            resources: upgrades.iter().map(store_resource).collect(),
+        };
+        let result: wire::AddPendingResourcesResult = self
+            .call(Facade::Resources, METHOD, params, Retry::Write)
+            .await?;
+        if let Some(e) = result.error {
+            return Err(item_error(Facade::Resources, METHOD, e));
+        }
+        if result.pending_ids.len() != upgrades.len() {
+            return Err(decode(
+                Facade::Resources,
+                METHOD,
+                format!(
+                    "{} pending ids for {} resources",
+                    result.pending_ids.len(),
+                    upgrades.len()
+                ),
+            ));
+        }
+        Ok(upgrades
+            .iter()
+            .map(|r| r.name.clone())
+            .zip(result.pending_ids)
+            .collect())
+    }
+}
+
+fn decode(facade: Facade, method: &str, message: String) -> Error {
+    Error::Decode {
+        facade: facade.name().into(),
+        method: method.into(),
+        message,
+    }
+}
+
+/// A store resource to add as pending; revision -1 lets the controller take the revision that
+/// goes with the charm's channel.
+fn store_resource(meta: &CharmResourceMeta) -> CharmResource {
+    CharmResource {
+        name: meta.name.clone(),
+        kind: meta.kind.clone(),
+        path: meta.path.clone(),
+        description: meta.description.clone(),
+        origin: "store".into(),
+        revision: -1,
+        size: 0,
+    }
+}
+
+/// The Go CLI's `shouldUpgradeResource` over every resource the new charm declares: upgrade one
+/// the application lacks, or whose store revision differs from the current one, unless the
+/// current one was uploaded by a user. In name order.
+pub fn select_upgrades(
+    declared: &BTreeMap<String, CharmResourceMeta>,
+    current: &[wire::Resource],
+    store: &[CharmResource],
+) -> Vec<CharmResourceMeta> {
+    declared
+        .iter()
+        .filter(|(name, _)| {
+            let Some(now) = current.iter().find(|r| &r.name == *name) else {
+                return true;
+            };
+            if now.origin == "upload" {
+                return false;
+            }
+            store
+                .iter()
+                .any(|s| &s.name == *name && s.revision != now.revision)
+        })
+        .map(|(name, meta)| CharmResourceMeta {
+            name: name.clone(),
+            ..meta.clone()
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn meta(name: &str) -> (String, CharmResourceMeta) {
+        (
+            name.to_owned(),
+            CharmResourceMeta {
+                name: name.to_owned(),
+                kind: "oci-image".into(),
+                path: String::new(),
+                description: format!("{name} image"),
+            },
+        )
+    }
+
+    fn current(name: &str, origin: &str, revision: i64) -> wire::Resource {
+        wire::Resource {
+            name: name.into(),
+            origin: origin.into(),
+            revision,
+        }
+    }
+
+    fn store(name: &str, revision: i64) -> CharmResource {
+        CharmResource {
+            name: name.into(),
+            kind: "oci-image".into(),
+            origin: "store".into(),
+            revision,
+            ..CharmResource::default()
+        }
+    }
+
+    fn names(selected: Vec<CharmResourceMeta>) -> Vec<String> {
+        selected.into_iter().map(|r| r.name).collect()
+    }
+
+    #[test]
+    fn a_changed_store_revision_is_upgraded_and_an_unchanged_one_kept() {
+        let declared = BTreeMap::from([meta("oci-image"), meta("proxy-image")]);
+        let selected = select_upgrades(
+            &declared,
+            &[
+                current("oci-image", "store", 4),
+                current("proxy-image", "store", 2),
+            ],
+            &[store("oci-image", 5), store("proxy-image", 2)],
+        );
+        assert_eq!(names(selected), ["oci-image"]);
+    }
+
+    #[test]
+    fn a_resource_the_application_lacks_is_added() {
+        let declared = BTreeMap::from([meta("oci-image"), meta("new-image")]);
+        let selected = select_upgrades(
+            &declared,
+            &[current("oci-image", "store", 4)],
+            &[store("oci-image", 4), store("new-image", 1)],
+        );
+        assert_eq!(names(selected), ["new-image"]);
+    }
+
+    #[test]
+    fn an_uploaded_resource_is_never_replaced() {
+        let declared = BTreeMap::from([meta("oci-image")]);
+        let selected = select_upgrades(
+            &declared,
+            &[current("oci-image", "upload", 0)],
+            &[store("oci-image", 9)],
+        );
+        assert!(selected.is_empty());
+    }
+
+    #[test]
+    fn store_resource_asks_for_the_channel_revision() {
+        let (_, m) = meta("oci-image");
+        let r = store_resource(&m);
+        assert_eq!((r.origin.as_str(), r.revision, r.size), ("store", -1, 0));
+        assert_eq!(r.kind, "oci-image");
+    }
+}
