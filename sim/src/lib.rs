@@ -21,11 +21,19 @@
 //! - [`coupling`]: what the charms do to the cluster, from the model's state.
 //! - [`juju`]: the Juju controller: TLS websocket, JSON-RPC envelope, login, facades, and the
 //!   schema check of every request and response.
+//! - [`ingress`]: what a browser sees at the ingress's address (Dex, the dashboard's login redirect).
+//! - [`hooktools`]: fake Juju hook tools (one multi-call binary) that keep state, for charm tests.
+//! - [`Sim`]: all of it running: `Sim::start(Twin::ckf_1_11()).await`.
 
 pub mod coupling;
 pub mod fixtures;
 pub mod hooktools;
+pub mod ingress;
 pub mod juju;
 pub mod kube;
 pub mod model;
 pub mod tls;
+mod twin;
+
+pub use fixtures::Twin;
+pub use twin::{ADMIN_USER, INGRESS_IP, Sim, TRUSTED_TOKEN, UNTRUSTED_TOKEN};

@@ -253,7 +253,10 @@ async fn migrate(
         resolved,
         options,
         events,
-        deadline: started + options.timeout,
+        // A timeout too large to add means "no deadline" in practice.
+        deadline: started
+            .checked_add(options.timeout)
+            .unwrap_or(started + Duration::from_secs(100 * 365 * 24 * 3600)),
         memory: RunMemory::default(),
         applied: Vec::new(),
         skipped: BTreeSet::new(),

@@ -115,6 +115,11 @@ pub fn serve(model: Model, listener: TcpListener, tls: Arc<ServerConfig>) -> Con
                     continue;
                 }
             };
+            // Go's net package sets TCP_NODELAY on every connection; without it small replies
+            // wait for Nagle's delayed ACK and every exchange costs tens of milliseconds.
+            if let Err(e) = stream.set_nodelay(true) {
+                tracing::warn!("juju twin: cannot set TCP_NODELAY: {e}");
+            }
             let model = model.clone();
             let acceptor = acceptor.clone();
             connections.spawn(conn::run(model, acceptor, stream, addr));
