@@ -69,6 +69,15 @@ impl From<Error> for ReadError {
     fn from(e: Error) -> Self {
         let forbidden = e.is_forbidden();
         let (what, cause) = match &e {
+            // The server's own message says it best; kube-rs's Display adds the whole Status.
+            Error::Api {
+                object,
+                source: kube::Error::Api(status),
+                ..
+            } if !status.message.is_empty() => (
+                object.clone(),
+                format!("{} (HTTP {})", status.message, status.code),
+            ),
             Error::Api { object, source, .. } => (object.clone(), source.to_string()),
             Error::Config(message) => ("the cluster".to_string(), message.clone()),
         };

@@ -444,11 +444,12 @@ fn plan_config_applied(c: &Ctx) -> Judged {
         };
         let config = need!(c.config(&app));
         for (key, value) in values {
-            let current = config
-                .options
-                .get(&key)
-                .map(|v| v.as_config_string())
-                .unwrap_or_default();
+            let Some(current) = config.options.get(&key).map(|v| v.as_config_string()) else {
+                wrong.push(format!(
+                    "{app} has no option {key} (its charm revision predates ambient: refresh it first, then `juju config {app} {key}={value}`)"
+                ));
+                continue;
+            };
             // The kserve charm lower-cases deployment-mode before using it.
             let same = if key == "deployment-mode" {
                 current.eq_ignore_ascii_case(&value)
@@ -702,6 +703,22 @@ mod tests {
         fx.assert_fails(
             &fx.verdict("plan-config-applied"),
             &["kubeflow-profiles service-mesh-mode"],
+        );
+    }
+
+    #[test]
+    fn option_missing_from_an_old_revision_says_refresh_first() {
+        let mut fx = Fixture::migrated();
+        if let Some(Ok(config)) = fx.snapshot.configs.get_mut("kubeflow-profiles") {
+            config.options.remove("service-mesh-mode");
+        }
+
+        fx.assert_fails(
+            &fx.verdict("plan-config-applied"),
+            &[
+                "kubeflow-profiles has no option service-mesh-mode",
+                "refresh it first",
+            ],
         );
     }
 

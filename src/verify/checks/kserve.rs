@@ -139,8 +139,13 @@ fn allow_all_policies(c: &Ctx) -> Judged {
     if others.is_empty() {
         return pass();
     }
+    let verb = if others.len() == 1 {
+        "does not exist"
+    } else {
+        "do not exist"
+    };
     warn(format!(
-        "AuthorizationPolicy {} does not exist: check those applications' service-mesh relations",
+        "AuthorizationPolicy {} {verb}: check those applications' service-mesh relations",
         listed(&others)
     ))
 }
