@@ -177,7 +177,14 @@ fn config_yaml_declares_the_credentials_secret_and_how_to_set_it() {
     let options = map(&config["options"], "options");
     assert_eq!(
         keys(options),
-        BTreeSet::from(["juju-credentials".to_string()])
+        BTreeSet::from(["juju-credentials".to_string(), "poll-interval".to_string()])
+    );
+    let poll = &config["options"]["poll-interval"];
+    assert_eq!(poll["type"], Value::from("float"));
+    assert_eq!(
+        poll["default"].as_f64(),
+        Some(5.0),
+        "the engine's default poll interval"
     );
     let option = &config["options"]["juju-credentials"];
     assert_eq!(option["type"], Value::from("secret"));

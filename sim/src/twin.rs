@@ -332,13 +332,14 @@ fn restart(store: &Store, kind: &str, namespace: &str, name: &str) -> anyhow::Re
 fn recycle_sidecars(store: &Store, twin: &Twin) {
     for namespace in twin.profile_names() {
         for pod in store.list("v1", "Pod", Some(&namespace), None) {
-            if pod
+            let sidecar = pod
                 .pointer("/metadata/annotations/sidecar.istio.io~1status")
-                .is_some()
-            {
-                if let Some(name) = pod.pointer("/metadata/name").and_then(Value::as_str) {
-                    store.delete("v1", "Pod", Some(&namespace), name);
-                }
+                .is_some();
+            if let (true, Some(name)) = (
+                sidecar,
+                pod.pointer("/metadata/name").and_then(Value::as_str),
+            ) {
+                store.delete("v1", "Pod", Some(&namespace), name);
             }
         }
     }

@@ -212,7 +212,22 @@ async fn migrate_to_ambient<R: Runner, E: Engine>(
             return;
         }
     };
-    let options = params.options(ctx.unit_name.clone(), Some(is_leader));
+    let mut options = params.options(ctx.unit_name.clone(), Some(is_leader));
+    let config = match tools.config_get().await {
+        Ok(config) => config,
+        Err(e) => {
+            fail(tools, &format!("cannot read the charm config: {e}")).await;
+            return;
+        }
+    };
+    match params::poll_interval(&config) {
+        Ok(Some(interval)) => options.poll_interval = interval,
+        Ok(None) => {}
+        Err(fix) => {
+            fail(tools, &fix).await;
+            return;
+        }
+    }
     let deadline = options.timeout.saturating_add(ENGINE_GRACE);
     set_status(tools, &status::running(MIGRATE_TO_AMBIENT)).await;
 

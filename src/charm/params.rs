@@ -445,6 +445,30 @@ impl MigrateParams {
     }
 }
 
+/// The `poll-interval` config option: seconds between two observations while the engine waits.
+pub const POLL_INTERVAL_OPTION: &str = "poll-interval";
+
+/// Reads `poll-interval` from the charm config (`config-get`); absent means the default.
+///
+/// # Errors
+/// The value is not a number of seconds in 0.01..=600; the message says how to fix it.
+pub fn poll_interval(config: &Map<String, Value>) -> Result<Option<std::time::Duration>, String> {
+    let fix = || {
+        format!(
+            "config {POLL_INTERVAL_OPTION} must be a number of seconds between 0.01 and 600: run `juju config ckf-migrator {POLL_INTERVAL_OPTION}=5`"
+        )
+    };
+    match config.get(POLL_INTERVAL_OPTION) {
+        None | Some(Value::Null) => Ok(None),
+        Some(value) => match value.as_f64() {
+            Some(seconds) if (0.01..=600.0).contains(&seconds) => {
+                Ok(Some(std::time::Duration::from_secs_f64(seconds)))
+            }
+            _ => Err(fix()),
+        },
+    }
+}
+
 /// `verify`'s parameters, typed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifyParams {
@@ -472,6 +496,22 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    #[test]
+    fn poll_interval_comes_from_config_within_bounds() {
+        assert_eq!(poll_interval(&map(json!({}))), Ok(None));
+        assert_eq!(
+            poll_interval(&map(json!({"poll-interval": 0.5}))),
+            Ok(Some(std::time::Duration::from_millis(500)))
+        );
+        for bad in [json!(0), json!(601), json!("fast")] {
+            let err = poll_interval(&map(json!({ "poll-interval": bad }))).unwrap_err();
+            assert!(
+                err.contains("juju config ckf-migrator poll-interval=5"),
+                "{err}"
+            );
+        }
+    }
 
     fn migrate_spec() -> &'static ActionSpec {
         action(MIGRATE_TO_AMBIENT).expect("declared")

@@ -153,8 +153,9 @@ pub struct VerifyArgs {
 /// `demo`.
 #[derive(Debug, Clone, Args)]
 pub struct DemoArgs {
-    /// How much faster than real life the twin settles (10 = ten times faster).
-    #[arg(long, default_value_t = 1.0, value_name = "FACTOR")]
+    /// How much faster than real life the twin settles: 20 turns Juju's minutes of deploys and
+    /// refreshes into seconds; 1 is real time.
+    #[arg(long, default_value_t = 20.0, value_name = "FACTOR")]
     pub speed: f64,
 }
 

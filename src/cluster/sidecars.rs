@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use k8s_openapi::api::apps::v1::{ReplicaSet, StatefulSet};
+use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
 use kube::Api;
 use kube::api::ListParams;
@@ -205,10 +205,7 @@ impl Cluster {
             unrestartable,
         };
         for ((kind, namespace, name), pods) in workloads {
-            let controller = match kind {
-                WorkloadKind::StatefulSet => self.statefulset_controller(&namespace, &name).await?,
-                _ => None,
-            };
+            let controller = self.workload_controller(kind, &namespace, &name).await?;
             report.workloads.push(SidecarWorkload {
                 kind,
                 namespace,
@@ -233,16 +230,30 @@ impl Cluster {
         }))
     }
 
-    /// What controls a StatefulSet (a Notebook, for instance), as `Kind namespace/name`.
-    async fn statefulset_controller(&self, namespace: &str, name: &str) -> Result<Option<String>> {
-        let api: Api<StatefulSet> = Api::namespaced(self.client.clone(), namespace);
-        let sts = api
-            .get_opt(name)
-            .await
-            .map_err(|e| Error::api("get", format!("StatefulSet {namespace}/{name}"), e))?;
-        Ok(sts.and_then(|s| {
-            controller_of(&s.metadata).map(|o| format!("{} {namespace}/{}", o.kind, o.name))
-        }))
+    /// What controls a workload (a Notebook's StatefulSet, an InferenceService's Deployment), as
+    /// `Kind namespace/name`.
+    async fn workload_controller(
+        &self,
+        kind: WorkloadKind,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Option<String>> {
+        let object = format!("{kind:?} {namespace}/{name}");
+        let client = self.client.clone();
+        let meta = match kind {
+            WorkloadKind::StatefulSet => Api::<StatefulSet>::namespaced(client, namespace)
+                .get_opt(name)
+                .await
+                .map(|o| o.map(|o| o.metadata)),
+            WorkloadKind::Deployment => Api::<Deployment>::namespaced(client, namespace)
+                .get_opt(name)
+                .await
+                .map(|o| o.map(|o| o.metadata)),
+            WorkloadKind::DaemonSet => return Ok(None),
+        }
+        .map_err(|e| Error::api("get", object, e))?;
+        Ok(meta
+            .and_then(|m| controller_of(&m).map(|o| format!("{} {namespace}/{}", o.kind, o.name))))
     }
 }
 

@@ -259,6 +259,12 @@ fn pending_summary(states: &[FactState]) -> String {
             _ => None,
         })
         .collect();
+    // Several facts can wait on the same unit (an application in many relations): say it once.
+    let mut seen = BTreeSet::new();
+    let items: Vec<String> = items
+        .into_iter()
+        .filter(|i| seen.insert(i.clone()))
+        .collect();
     const SHOWN: usize = 6;
     if items.len() > SHOWN {
         format!(
