@@ -423,40 +423,6 @@ pub struct ClusterSnapshot {
     pub legacy: Read<LegacyIstio>,
 }
 
-impl ClusterSnapshot {
-    /// A snapshot where nothing could be read (every listing fails with `error`); tests and
-    /// builders start from it or from their own values.
-    pub fn unreadable(namespace: &str, error: &ReadError) -> Self {
-        fn e<T>(error: &ReadError) -> Read<T> {
-            Err(error.clone())
-        }
-        Self {
-            namespace: namespace.to_string(),
-            nodes: e(error),
-            namespaces: e(error),
-            config_maps: e(error),
-            cilium_config: e(error),
-            deployments: e(error),
-            stateful_sets: e(error),
-            daemon_sets: e(error),
-            cilium: e(error),
-            services: e(error),
-            webhook_services: e(error),
-            pods: e(error),
-            workload_owners: e(error),
-            crds: e(error),
-            webhooks: e(error),
-            gateway_classes: e(error),
-            gateways: e(error),
-            http_routes: e(error),
-            authorization_policies: e(error),
-            profiles: e(error),
-            inference_services: e(error),
-            legacy: e(error),
-        }
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
 // Wire shapes: only the fields read; serde skips the rest without allocating. Go's nil lists and
 // maps arrive as `null`, hence `nullable`.
