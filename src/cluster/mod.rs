@@ -8,12 +8,19 @@ mod error;
 mod lease;
 mod objects;
 mod sidecars;
+mod snapshot;
 
 pub use custom::{InferenceService, inference_service_resource, profile_resource};
 pub use error::{Error, Result};
 pub use lease::{LeaseError, LeaseGuard, LeaseHolder};
 pub use objects::{FIELD_MANAGER, ISTIO_K8S_MANAGED_LABEL, RolloutStatus, WorkloadKind};
 pub use sidecars::{PodSummary, SidecarReport, SidecarWorkload};
+pub use snapshot::{
+    AuthorizationPolicyInfo, ClusterSnapshot, Condition, GatewayClassInfo, GatewayInfo,
+    HttpRouteInfo, InferenceServiceInfo, LegacyIstio, NamespaceInfo, Owner, PodInfo, Read,
+    ReadError, RouteParentStatus, RouteRef, ServiceInfo, WebhookConfigInfo, WebhookInfo,
+    WorkloadInfo, condition_true, kind_name,
+};
 
 /// Page size for cluster-wide lists: a large cluster is read in bounded chunks.
 pub const PAGE_SIZE: u32 = 500;

@@ -155,3 +155,83 @@ impl Report {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+
+    fn report() -> Report {
+        let check = |name: &str, group: &str, verdict: Verdict| CheckResult {
+            name: name.into(),
+            group: group.into(),
+            verdict,
+        };
+        Report {
+            checks: vec![
+                check("istiod-ready", "control-plane", Verdict::Pass),
+                check(
+                    "knative-leftovers",
+                    "control-plane",
+                    Verdict::Warn("namespace knative-serving still exists".into()),
+                ),
+                check(
+                    "no-sidecars",
+                    "mesh",
+                    Verdict::Fail("1 pod in 1 workload still run istio-proxy sidecars".into()),
+                ),
+            ],
+        }
+    }
+
+    #[test]
+    fn results_carry_the_counts_and_one_key_per_check() {
+        let results: BTreeMap<String, String> = report().results().into_iter().collect();
+
+        assert_eq!(results["result"], "fail");
+        assert_eq!(results["passed"], "2");
+        assert_eq!(results["warnings"], "1");
+        assert_eq!(results["failed"], "1");
+        assert_eq!(results["checks.istiod-ready"], "pass");
+        assert_eq!(
+            results["checks.knative-leftovers"],
+            "warn: namespace knative-serving still exists"
+        );
+        assert!(results["checks.no-sidecars"].starts_with("fail: 1 pod"));
+    }
+
+    #[test]
+    fn summary_names_the_failed_checks_for_the_migration_result() {
+        let summary = report().summary();
+
+        let results: BTreeMap<String, String> = summary.results("verify").into_iter().collect();
+
+        assert_eq!(results["verify.result"], "fail");
+        assert_eq!(results["verify.failed-checks"], "no-sidecars");
+    }
+
+    #[test]
+    fn warnings_alone_pass() {
+        let mut report = report();
+        report.checks.pop();
+
+        assert!(!report.failed());
+        assert_eq!(report.summary().result(), "pass");
+    }
+
+    #[test]
+    fn table_shows_every_check_and_the_outcome() {
+        let table = report().table();
+
+        assert!(table.starts_with("GROUP"), "{table}");
+        assert!(
+            table.contains("mesh           no-sidecars        fail: 1 pod"),
+            "{table}"
+        );
+        assert!(
+            table.ends_with("fail: 2 passed (1 with warnings), 1 failed\n"),
+            "{table}"
+        );
+    }
+}
