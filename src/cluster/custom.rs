@@ -58,7 +58,7 @@ impl Cluster {
         let mut params = ListParams::default().limit(PAGE_SIZE);
         let mut out = Vec::new();
         loop {
-            match api.list(&params).await {
+            match super::retrying(|| api.list(&params)).await {
                 Ok(page) => {
                     out.extend(page.items);
                     match page.metadata.continue_.filter(|c| !c.is_empty()) {

@@ -7,15 +7,15 @@ pub enum Error {
     #[error("{0}")]
     Config(String),
     /// The API server refused or failed a request.
-    #[error("{action} {object}: {source}")]
+    #[error("{action} {object}: {}", describe(.cause))]
     Api {
         /// What we were doing (`list`, `get`, `patch`, …).
         action: &'static str,
         /// The object or collection, e.g. `DaemonSet kube-system/cilium`.
         object: String,
-        /// kube-rs's error.
-        #[source]
-        source: kube::Error,
+        /// kube-rs's error. Described in the message rather than chained, so that it is said
+        /// once and as the server said it.
+        cause: kube::Error,
     },
 }
 
@@ -25,11 +25,11 @@ impl Error {
     }
 
     /// Wraps a kube-rs error with what we were doing and on which object.
-    pub fn api(action: &'static str, object: impl Into<String>, source: kube::Error) -> Self {
+    pub fn api(action: &'static str, object: impl Into<String>, cause: kube::Error) -> Self {
         Error::Api {
             action,
             object: object.into(),
-            source,
+            cause,
         }
     }
 
@@ -37,7 +37,7 @@ impl Error {
     pub fn status_code(&self) -> Option<u16> {
         match self {
             Error::Api {
-                source: kube::Error::Api(status),
+                cause: kube::Error::Api(status),
                 ..
             } => Some(status.code),
             _ => None,
@@ -62,18 +62,50 @@ impl Error {
     /// Worth retrying: throttled, a server error, or the connection failed.
     pub fn is_retryable(&self) -> bool {
         match self {
-            Error::Api {
-                source: kube::Error::Api(status),
-                ..
-            } => status.code == 429 || status.code >= 500,
-            Error::Api {
-                source: kube::Error::HyperError(_) | kube::Error::Service(_),
-                ..
-            } => true,
-            _ => false,
+            Error::Api { cause, .. } => transient(cause),
+            Error::Config(_) => false,
         }
+    }
+}
+
+/// Throttled, a server error, or no answer: worth another try.
+pub(crate) fn transient(e: &kube::Error) -> bool {
+    match e {
+        kube::Error::Api(status) => status.code == 429 || status.code >= 500,
+        kube::Error::HyperError(_) | kube::Error::Service(_) => true,
+        _ => false,
+    }
+}
+
+/// What the server said, in one clause: its message and the HTTP status.
+pub(crate) fn describe(e: &kube::Error) -> String {
+    match e {
+        kube::Error::Api(status) if !status.message.is_empty() => {
+            format!("{} (HTTP {})", status.message, status.code)
+        }
+        kube::Error::Api(status) => format!("{} (HTTP {})", status.reason, status.code),
+        other => other.to_string(),
     }
 }
 
 /// Result alias for the Kubernetes port.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status(code: u16, message: &str) -> kube::Error {
+        let mut status = kube::core::Status::failure(message, "InternalError");
+        status.code = code;
+        kube::Error::Api(Box::new(status))
+    }
+
+    #[test]
+    fn says_what_the_server_said_once() {
+        let e = Error::api("list", "nodes", status(500, "etcd is down"));
+        assert_eq!(e.to_string(), "list nodes: etcd is down (HTTP 500)");
+        assert!(e.is_retryable());
+        assert!(!Error::api("get", "x", status(404, "gone")).is_retryable());
+    }
+}

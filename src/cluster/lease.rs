@@ -86,8 +86,7 @@ impl Cluster {
     /// The API failing.
     pub async fn lease_holder(&self, namespace: &str, name: &str) -> Result<Option<LeaseHolder>> {
         let api: Api<Lease> = Api::namespaced(self.client.clone(), namespace);
-        let lease = api
-            .get_opt(name)
+        let lease = super::retrying(|| api.get_opt(name))
             .await
             .map_err(|e| Error::api("get", format!("Lease {namespace}/{name}"), e))?;
         Ok(lease
@@ -127,8 +126,7 @@ impl Cluster {
             name: name.into(),
             holder: h,
         };
-        match api
-            .get_opt(name)
+        match super::retrying(|| api.get_opt(name))
             .await
             .map_err(|e| Error::api("get", &object, e))?
         {
@@ -209,9 +207,7 @@ impl LeaseGuard {
     pub async fn release(self) -> Result<()> {
         self.renewer.abort();
         let object = format!("Lease {}", self.name);
-        let Some(mut lease) = self
-            .api
-            .get_opt(&self.name)
+        let Some(mut lease) = super::retrying(|| self.api.get_opt(&self.name))
             .await
             .map_err(|e| Error::api("get", &object, e))?
         else {

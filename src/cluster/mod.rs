@@ -25,6 +25,32 @@ pub use snapshot::{
 /// Page size for cluster-wide lists: a large cluster is read in bounded chunks.
 pub const PAGE_SIZE: u32 = 500;
 
+/// Attempts of one read before its error is reported. kube-rs already retries 429/503/504; this
+/// also rides out 500s and dropped connections, which are as transient for an idempotent GET.
+const READ_ATTEMPTS: u32 = 4;
+
+/// Runs an idempotent read, trying again after a pause (0.2 s, doubling) when the API server is
+/// throttling, failing or unreachable. Writes never go through here.
+pub(crate) async fn retrying<T, F, Fut>(mut read: F) -> std::result::Result<T, kube::Error>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = std::result::Result<T, kube::Error>>,
+{
+    let mut pause = std::time::Duration::from_millis(200);
+    let mut attempt = 1;
+    loop {
+        match read().await {
+            Err(e) if attempt < READ_ATTEMPTS && error::transient(&e) => {
+                tracing::debug!("Kubernetes read failed ({e}); trying again in {pause:?}");
+                tokio::time::sleep(pause).await;
+                pause *= 2;
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
 use std::path::PathBuf;
 
 /// Where the cluster's credentials come from.

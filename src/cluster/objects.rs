@@ -58,8 +58,8 @@ impl Cluster {
     /// Forbidden without cluster-scope read (missing `juju trust`), or the API failing.
     pub async fn node_labels(&self) -> Result<Vec<(String, BTreeMap<String, String>)>> {
         let nodes: Api<Node> = Api::all(self.client.clone());
-        let list = nodes
-            .list(&ListParams::default())
+        let all = ListParams::default();
+        let list = super::retrying(|| nodes.list(&all))
             .await
             .map_err(|e| Error::api("list", "nodes", e))?;
         Ok(list
@@ -80,7 +80,8 @@ impl Cluster {
     /// Any failure other than "forbidden".
     pub async fn can_list_nodes(&self) -> Result<bool> {
         let nodes: Api<Node> = Api::all(self.client.clone());
-        match nodes.list(&ListParams::default().limit(1)).await {
+        let one = ListParams::default().limit(1);
+        match super::retrying(|| nodes.list(&one)).await {
             Ok(_) => Ok(true),
             Err(e) => {
                 let err = Error::api("list", "nodes", e);
@@ -99,8 +100,7 @@ impl Cluster {
     /// The API failing.
     pub async fn namespace_phase(&self, name: &str) -> Result<Option<String>> {
         let api: Api<Namespace> = Api::all(self.client.clone());
-        let ns = api
-            .get_opt(name)
+        let ns = super::retrying(|| api.get_opt(name))
             .await
             .map_err(|e| Error::api("get", format!("namespace {name}"), e))?;
         Ok(ns.map(|ns| {
@@ -119,8 +119,7 @@ impl Cluster {
         let mut out = BTreeMap::new();
         let mut params = ListParams::default().limit(super::PAGE_SIZE);
         loop {
-            let page = api
-                .list(&params)
+            let page = super::retrying(|| api.list(&params))
                 .await
                 .map_err(|e| Error::api("list", "namespaces", e))?;
             for ns in page.items {
@@ -146,8 +145,7 @@ impl Cluster {
         name: &str,
     ) -> Result<Option<BTreeMap<String, String>>> {
         let api: Api<ConfigMap> = Api::namespaced(self.client.clone(), namespace);
-        let cm = api
-            .get_opt(name)
+        let cm = super::retrying(|| api.get_opt(name))
             .await
             .map_err(|e| Error::api("get", format!("ConfigMap {namespace}/{name}"), e))?;
         Ok(cm.map(|cm| cm.data.unwrap_or_default()))
@@ -219,7 +217,7 @@ impl Cluster {
         let status = match kind {
             WorkloadKind::Deployment => {
                 let api: Api<Deployment> = Api::namespaced(client, namespace);
-                api.get_opt(name)
+                super::retrying(|| api.get_opt(name))
                     .await
                     .map_err(|e| Error::api("get", &object, e))?
                     .map(|d| {
@@ -238,7 +236,7 @@ impl Cluster {
             }
             WorkloadKind::StatefulSet => {
                 let api: Api<StatefulSet> = Api::namespaced(client, namespace);
-                api.get_opt(name)
+                super::retrying(|| api.get_opt(name))
                     .await
                     .map_err(|e| Error::api("get", &object, e))?
                     .map(|d| {
@@ -257,7 +255,7 @@ impl Cluster {
             }
             WorkloadKind::DaemonSet => {
                 let api: Api<DaemonSet> = Api::namespaced(client, namespace);
-                api.get_opt(name)
+                super::retrying(|| api.get_opt(name))
                     .await
                     .map_err(|e| Error::api("get", &object, e))?
                     .map(|d| {
@@ -328,8 +326,7 @@ impl Cluster {
     /// The API failing.
     pub async fn legacy_deployment(&self, namespace: &str, name: &str) -> Result<bool> {
         let api: Api<Deployment> = Api::namespaced(self.client.clone(), namespace);
-        let d = api
-            .get_opt(name)
+        let d = super::retrying(|| api.get_opt(name))
             .await
             .map_err(|e| Error::api("get", format!("Deployment {namespace}/{name}"), e))?;
         Ok(d.is_some_and(|d| !labels_of(d.meta()).contains_key(ISTIO_K8S_MANAGED_LABEL)))
@@ -342,8 +339,8 @@ impl Cluster {
     /// The API failing (forbidden without trust).
     pub async fn legacy_mutating_webhooks(&self, webhook: &str) -> Result<Vec<String>> {
         let api: Api<MutatingWebhookConfiguration> = Api::all(self.client.clone());
-        let list = api
-            .list(&ListParams::default())
+        let all = ListParams::default();
+        let list = super::retrying(|| api.list(&all))
             .await
             .map_err(|e| Error::api("list", "mutatingwebhookconfigurations", e))?;
         Ok(list

@@ -126,8 +126,7 @@ impl Cluster {
         let mut params = ListParams::default().limit(PAGE_SIZE);
         let mut out = Vec::new();
         loop {
-            let page = api
-                .list(&params)
+            let page = super::retrying(|| api.list(&params))
                 .await
                 .map_err(|e| Error::api("list", "pods", e))?;
             out.extend(page.items.into_iter().filter(|p| keep(p)));
@@ -219,8 +218,7 @@ impl Cluster {
 
     async fn replica_set_owner(&self, namespace: &str, name: &str) -> Result<Option<String>> {
         let api: Api<ReplicaSet> = Api::namespaced(self.client.clone(), namespace);
-        let rs = api
-            .get_opt(name)
+        let rs = super::retrying(|| api.get_opt(name))
             .await
             .map_err(|e| Error::api("get", format!("ReplicaSet {namespace}/{name}"), e))?;
         Ok(rs.and_then(|rs| {
@@ -241,14 +239,18 @@ impl Cluster {
         let object = format!("{kind:?} {namespace}/{name}");
         let client = self.client.clone();
         let meta = match kind {
-            WorkloadKind::StatefulSet => Api::<StatefulSet>::namespaced(client, namespace)
-                .get_opt(name)
-                .await
-                .map(|o| o.map(|o| o.metadata)),
-            WorkloadKind::Deployment => Api::<Deployment>::namespaced(client, namespace)
-                .get_opt(name)
-                .await
-                .map(|o| o.map(|o| o.metadata)),
+            WorkloadKind::StatefulSet => {
+                let api = Api::<StatefulSet>::namespaced(client, namespace);
+                super::retrying(|| api.get_opt(name))
+                    .await
+                    .map(|o| o.map(|o| o.metadata))
+            }
+            WorkloadKind::Deployment => {
+                let api = Api::<Deployment>::namespaced(client, namespace);
+                super::retrying(|| api.get_opt(name))
+                    .await
+                    .map(|o| o.map(|o| o.metadata))
+            }
             WorkloadKind::DaemonSet => return Ok(None),
         }
         .map_err(|e| Error::api("get", object, e))?;

@@ -69,16 +69,7 @@ impl From<Error> for ReadError {
     fn from(e: Error) -> Self {
         let forbidden = e.is_forbidden();
         let (what, cause) = match &e {
-            // The server's own message says it best; kube-rs's Display adds the whole Status.
-            Error::Api {
-                object,
-                source: kube::Error::Api(status),
-                ..
-            } if !status.message.is_empty() => (
-                object.clone(),
-                format!("{} (HTTP {})", status.message, status.code),
-            ),
-            Error::Api { object, source, .. } => (object.clone(), source.to_string()),
+            Error::Api { object, cause, .. } => (object.clone(), super::error::describe(cause)),
             Error::Config(message) => ("the cluster".to_string(), message.clone()),
         };
         Self {
@@ -1171,10 +1162,12 @@ impl Cluster {
         let mut params = ListParams::default().limit(page_size);
         let mut out = Vec::new();
         loop {
-            let http = request
-                .list(&params)
-                .map_err(|e| Error::api("list", &what, kube::Error::BuildRequest(e)))?;
-            let page: Page<T> = match self.client.request(http).await {
+            let fetched = super::retrying(|| async {
+                let http = request.list(&params).map_err(kube::Error::BuildRequest)?;
+                self.client.request::<Page<T>>(http).await
+            })
+            .await;
+            let page: Page<T> = match fetched {
                 Ok(page) => page,
                 Err(e) => {
                     let err = Error::api("list", &what, e);
@@ -1205,10 +1198,15 @@ impl Cluster {
             Some(ns) => format!("{kind} {ns}/{name}"),
             None => format!("{kind} {name}"),
         };
-        let http = Request::new(collection(group_version, namespace, plural))
-            .get(name, &GetParams::default())
-            .map_err(|e| Error::api("get", &what, kube::Error::BuildRequest(e)))?;
-        match self.client.request::<T>(http).await {
+        let request = Request::new(collection(group_version, namespace, plural));
+        let fetched = super::retrying(|| async {
+            let http = request
+                .get(name, &GetParams::default())
+                .map_err(kube::Error::BuildRequest)?;
+            self.client.request::<T>(http).await
+        })
+        .await;
+        match fetched {
             Ok(object) => Ok(Some(object)),
             Err(e) => {
                 let err = Error::api("get", &what, e);

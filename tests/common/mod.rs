@@ -17,6 +17,7 @@
 #![allow(dead_code)] // each test binary uses part of the harness
 
 pub mod kube;
+pub mod twin;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -45,6 +46,9 @@ enum Kind {
     Hook,
     Action,
 }
+
+/// When to kill a run, judged on the unit's recorded state.
+type KillCondition = Box<dyn Fn(&State) -> bool + Send>;
 
 /// One hook or action to run, and the unit's state before it.
 pub struct Dispatch {
@@ -199,6 +203,22 @@ impl Dispatch {
 
     /// Runs the binary once and collects what it did.
     pub async fn run(self) -> Run {
+        self.run_inner(None).await
+    }
+
+    /// Runs the binary and kills it (SIGKILL, as a pod eviction would) as soon as the unit's
+    /// recorded state satisfies `kill`. Fails the test if the run ends first.
+    pub async fn kill_when(self, kill: impl Fn(&State) -> bool + Send + 'static) -> Run {
+        let run = self.run_inner(Some(Box::new(kill))).await;
+        assert_eq!(
+            run.code, None,
+            "the run ended before it could be killed: {}",
+            run.stderr
+        );
+        run
+    }
+
+    async fn run_inner(self, kill: Option<KillCondition>) -> Run {
         let tool = hook_tool().await;
         let dir = tempfile::tempdir().expect("temp dir");
         let agent_dir = dir.path().join("agents").join("unit-ckf-migrator-0");
@@ -228,7 +248,7 @@ impl Dispatch {
             .expect("write the fake's state");
 
         let env = self.environment(&charm_dir, &tools_dir, &state_file);
-        let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_ckf-migrator"))
+        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_ckf-migrator"))
             .env_clear()
             .envs(env)
             .current_dir(&charm_dir)
@@ -238,6 +258,36 @@ impl Dispatch {
             .kill_on_drop(true)
             .spawn()
             .expect("start ckf-migrator");
+        if let Some(kill) = kill {
+            let watch = async {
+                loop {
+                    // The tools rewrite the file under a lock; a torn read is retried.
+                    if State::load(&state_file).is_ok_and(|state| kill(&state)) {
+                        return;
+                    }
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            };
+            let raced = tokio::time::timeout(self.timeout, async {
+                tokio::select! {
+                    () = watch => {
+                        child.start_kill().expect("kill ckf-migrator");
+                    }
+                    status = child.wait() => {
+                        status.expect("wait for ckf-migrator");
+                    }
+                }
+            })
+            .await;
+            if raced.is_err() {
+                panic!(
+                    "{} {} reached neither the kill condition nor its end within {:?}",
+                    self.kind_word(),
+                    self.name,
+                    self.timeout
+                );
+            }
+        }
         let output = tokio::time::timeout(self.timeout, child.wait_with_output())
             .await
             .unwrap_or_else(|_| {
