@@ -6,23 +6,19 @@
 //! time of the child, and its peak memory. Targets: requests independent of the namespace count,
 //! under 5 s, under 100 MB.
 //!
-//! Peak memory is the child's `VmHWM` (the kernel's resident-set high-water mark) from
-//! `/proc/<pid>/status`, sampled every 2 ms until it exits: the crate forbids `unsafe`, so no
-//! `wait4`/`getrusage` through libc. VmHWM only grows, so the last sample is the peak up to at most
-//! 2 ms before exit.
+//! Peak memory: see `support` (the child's `VmHWM`).
 //!
 //! Run with `cargo bench --bench verify` (prints a table; exits non-zero only if the measurement
 //! itself fails).
 
+mod support;
+
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::path::Path;
-use std::process::{Command, ExitCode, Stdio};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use ckf_sim::{ADMIN_USER, Sim, Twin};
+use ckf_sim::{Sim, Twin};
 
 /// How long the twin may take to come up.
 const START_LIMIT: Duration = Duration::from_secs(600);
@@ -44,86 +40,16 @@ struct Measured {
     failed_checks: Vec<String>,
 }
 
-/// `VmHWM` of a process, in KiB.
-fn peak_kib(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-}
-
-fn write(dir: &Path, name: &str, content: &str) -> std::io::Result<std::path::PathBuf> {
-    let path = dir.join(name);
-    std::fs::write(&path, content)?;
-    Ok(path)
-}
-
 /// Runs `ckf-migrator verify` once against `sim`.
 fn run_once(sim: &Sim, dir: &Path) -> anyhow::Result<Measured> {
-    let kubeconfig = sim.write_kubeconfig(dir)?;
-    let ca = write(dir, "ca.pem", sim.juju_ca_pem())?;
-    let password = write(dir, "password", sim.admin_password())?;
     let kube = sim.store().requests();
     kube.reset();
     let juju_before = sim.model().requests();
-
-    let started = Instant::now();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ckf-migrator"))
-        .arg("verify")
-        .args(["--controller", &sim.juju_address()])
-        .args(["--model-uuid", sim.model_uuid()])
-        .args(["--model", sim.model_name()])
-        .arg("--ca-cert")
-        .arg(&ca)
-        .args(["--username", ADMIN_USER])
-        .arg("--password-file")
-        .arg(&password)
-        .arg("--kubeconfig")
-        .arg(&kubeconfig)
-        .env_remove("JUJU_DISPATCH_PATH")
-        .env_remove("KUBECONFIG")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()?;
-    let pid = child.id();
-    let peak = Arc::new(AtomicU64::new(0));
-    let done = Arc::new(AtomicBool::new(false));
-    let sampler = {
-        let (peak, done) = (Arc::clone(&peak), Arc::clone(&done));
-        std::thread::spawn(move || {
-            while !done.load(Ordering::SeqCst) {
-                if let Some(kib) = peak_kib(pid) {
-                    peak.fetch_max(kib, Ordering::SeqCst);
-                }
-                std::thread::sleep(Duration::from_millis(2));
-            }
-        })
-    };
-    let mut stdout = String::new();
-    if let Some(mut out) = child.stdout.take() {
-        out.read_to_string(&mut stdout)?;
+    let run = support::run_cli(sim, dir, "verify", &[], RUN_LIMIT)?;
+    if !run.stderr.trim().is_empty() {
+        eprintln!("verify's stderr: {}", run.stderr.trim());
     }
-    let mut stderr = String::new();
-    if let Some(mut err) = child.stderr.take() {
-        err.read_to_string(&mut stderr)?;
-    }
-    let status = loop {
-        if let Some(status) = child.try_wait()? {
-            break status;
-        }
-        if started.elapsed() > RUN_LIMIT {
-            child.kill()?;
-            anyhow::bail!("verify did not finish within {RUN_LIMIT:?}");
-        }
-        std::thread::sleep(Duration::from_millis(1));
-    };
-    let wall = started.elapsed();
-    done.store(true, Ordering::SeqCst);
-    let _ = sampler.join();
-    if !stderr.trim().is_empty() {
-        eprintln!("verify's stderr: {}", stderr.trim());
-    }
+    let stdout = run.stdout;
 
     let mut kube_by_verb: BTreeMap<String, usize> = BTreeMap::new();
     for r in kube.records() {
@@ -141,14 +67,14 @@ fn run_once(sim: &Sim, dir: &Path) -> anyhow::Result<Measured> {
         .filter_map(|l| l.split_whitespace().nth(1).map(str::to_string))
         .collect();
     Ok(Measured {
-        wall,
-        peak_kib: peak.load(Ordering::SeqCst),
+        wall: run.wall,
+        peak_kib: run.peak_kib,
         kube_requests: kube.count(),
         kube_by_verb,
         mutating: kube.mutating_count(),
         juju_calls: juju_after.total - juju_before.total,
         juju_writes: juju_after.writes - juju_before.writes,
-        exit: status.code(),
+        exit: run.exit,
         failed_checks,
     })
 }

@@ -108,6 +108,20 @@ pub struct EngineArgs {
     #[arg(long, default_value_t = 60, value_name = "MINUTES",
           value_parser = clap::value_parser!(u64).range(1..))]
     pub timeout: u64,
+
+    /// Seconds between two observations while waiting for a step to settle (the charm's
+    /// `poll-interval` option).
+    #[arg(long, default_value_t = 5.0, value_name = "SECONDS", value_parser = parse_poll_interval)]
+    pub poll_interval: f64,
+}
+
+fn parse_poll_interval(value: &str) -> Result<f64, String> {
+    match value.parse::<f64>() {
+        Ok(seconds) if (0.01..=600.0).contains(&seconds) => Ok(seconds),
+        _ => Err(format!(
+            "{value:?} is not a number of seconds between 0.01 and 600"
+        )),
+    }
 }
 
 fn parse_platform(value: &str) -> Result<Platform, String> {
@@ -239,6 +253,7 @@ pub fn migrate_options(engine: &EngineArgs, dry_run: bool) -> migrate::Options {
         allow_serverless_loss: engine.allow_serverless_loss,
         // Capped at a year, like the action's: `Instant + timeout` must not overflow.
         timeout: Duration::from_secs(engine.timeout.min(366 * 24 * 60) * 60),
+        poll_interval: Duration::from_secs_f64(engine.poll_interval),
         is_leader: None,
         holder: holder(),
         ..migrate::Options::default()

@@ -1,0 +1,137 @@
+//! What both benchmarks need: the built `ckf-migrator` run as a child against a twin served
+//! in-process, its wall time and its peak memory.
+//!
+//! Peak memory is the child's `VmHWM` (the kernel's resident-set high-water mark), sampled from
+//! `/proc/<pid>/status` every 2 ms; `getrusage` would need `unsafe` (libc), which the crate
+//! forbids. VmHWM only grows, so the last sample is the peak up to at most 2 ms before exit.
+
+#![allow(dead_code)]
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use ckf_sim::{ADMIN_USER, Sim};
+
+/// One run of the CLI.
+pub struct CliRun {
+    /// From spawn to exit.
+    pub wall: Duration,
+    /// Peak resident set, KiB.
+    pub peak_kib: u64,
+    /// Exit code.
+    pub exit: Option<i32>,
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+}
+
+/// `VmHWM` of a process, in KiB.
+fn peak_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+fn write(dir: &Path, name: &str, content: &str) -> std::io::Result<PathBuf> {
+    let path = dir.join(name);
+    std::fs::write(&path, content)?;
+    Ok(path)
+}
+
+/// Runs `ckf-migrator <command> <args>` against `sim`, logged in as its admin.
+///
+/// # Errors
+/// The child cannot start, or it runs longer than `limit` (it is then killed).
+pub fn run_cli(
+    sim: &Sim,
+    dir: &Path,
+    command: &str,
+    args: &[&str],
+    limit: Duration,
+) -> anyhow::Result<CliRun> {
+    let kubeconfig = sim.write_kubeconfig(dir)?;
+    let ca = write(dir, "ca.pem", sim.juju_ca_pem())?;
+    let password = write(dir, "password", sim.admin_password())?;
+    let started = Instant::now();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ckf-migrator"))
+        .arg(command)
+        .args(["--controller", &sim.juju_address()])
+        .args(["--model-uuid", sim.model_uuid()])
+        .args(["--model", sim.model_name()])
+        .arg("--ca-cert")
+        .arg(&ca)
+        .args(["--username", ADMIN_USER])
+        .arg("--password-file")
+        .arg(&password)
+        .arg("--kubeconfig")
+        .arg(&kubeconfig)
+        .args(args)
+        .env_remove("JUJU_DISPATCH_PATH")
+        .env_remove("KUBECONFIG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let pid = child.id();
+    let peak = Arc::new(AtomicU64::new(0));
+    let done = Arc::new(AtomicBool::new(false));
+    let sampler = {
+        let (peak, done) = (Arc::clone(&peak), Arc::clone(&done));
+        std::thread::spawn(move || {
+            while !done.load(Ordering::SeqCst) {
+                if let Some(kib) = peak_kib(pid) {
+                    peak.fetch_max(kib, Ordering::SeqCst);
+                }
+                std::thread::sleep(Duration::from_millis(2));
+            }
+        })
+    };
+    // Drain both pipes on their own threads so a chatty child never blocks on a full pipe.
+    let drain = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_string(&mut text);
+            }
+            text
+        })
+    };
+    let stdout = drain(
+        child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let stderr = drain(
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let status = loop {
+        if let Some(status) = child.try_wait()? {
+            break status;
+        }
+        if started.elapsed() > limit {
+            child.kill()?;
+            anyhow::bail!("ckf-migrator {command} did not finish within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    };
+    let wall = started.elapsed();
+    done.store(true, Ordering::SeqCst);
+    let _ = sampler.join();
+    Ok(CliRun {
+        wall,
+        peak_kib: peak.load(Ordering::SeqCst),
+        exit: status.code(),
+        stdout: stdout.join().unwrap_or_default(),
+        stderr: stderr.join().unwrap_or_default(),
+    })
+}
