@@ -69,6 +69,9 @@ async fn run_against(sim: &Sim, target: &Target, args: &DemoArgs) -> anyhow::Res
     let session = Session::open(target).await?;
     let options = migrate::Options {
         holder: "ckf-migrator-demo".into(),
+        // The twin's first profile runs a notebook and an InferenceService with sidecars: recycle
+        // them too, so the run ends fully on ambient.
+        restart_workloads: true,
         // Observe often: the twin settles in a fraction of real time.
         poll_interval: Duration::from_secs_f64((2.0 / args.speed).clamp(0.02, 5.0)),
         ..migrate::Options::default()
@@ -80,7 +83,7 @@ async fn run_against(sim: &Sim, target: &Target, args: &DemoArgs) -> anyhow::Res
             eprintln!("[{:>5.1}s] {event}", started.elapsed().as_secs_f64());
         }
     });
-    eprintln!("$ ckf-migrator migrate-to-ambient --platform auto");
+    eprintln!("$ ckf-migrator migrate-to-ambient --platform auto --restart-workloads");
     let report = migrate::run(&session, &options, &events).await;
     drop(events);
     let _ = tokio::time::timeout(Duration::from_secs(5), progress).await;

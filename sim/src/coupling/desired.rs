@@ -267,6 +267,25 @@ fn route_prefix(app: &str) -> &'static str {
     }
 }
 
+/// The Knative operator's own CRDs: its remove hook deletes its manifests, these included
+/// (ckf-ambient.md §3.2).
+pub const KNATIVE_OPERATOR_CRDS: &[(&str, &[&str], &str, &str, bool)] = &[
+    (
+        "operator.knative.dev",
+        &["v1beta1"],
+        "KnativeServing",
+        "knativeservings",
+        true,
+    ),
+    (
+        "operator.knative.dev",
+        &["v1beta1"],
+        "KnativeEventing",
+        "knativeeventings",
+        true,
+    ),
+];
+
 /// A CRD the coupling needs, in the shape the store's CRD helper builds.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CrdSpec {
@@ -305,6 +324,9 @@ pub fn desired_crds(model: &ModelView) -> Vec<CrdSpec> {
     }
     if model.running("istio-k8s").is_some() {
         out.extend(GATEWAY_API_CRDS.iter().map(spec));
+    }
+    if model.app_of("knative-operator").is_some() {
+        out.extend(KNATIVE_OPERATOR_CRDS.iter().map(spec));
     }
     out
 }
