@@ -145,3 +145,23 @@ async fn a_ckf_1_11_twin_has_no_ingress_route_yet() {
     let (status, _) = get(&format!("{}/", sim.ingress_url())).await;
     assert_eq!(status, 503);
 }
+
+#[tokio::test]
+async fn the_knative_operator_takes_its_crds_and_leaves_the_api_crds() {
+    let sim = start(Twin::ckf_1_11().migrated()).await;
+
+    let crd = |name: &str| {
+        sim.store().get(
+            "apiextensions.k8s.io/v1",
+            "CustomResourceDefinition",
+            None,
+            name,
+        )
+    };
+    assert!(crd("knativeservings.operator.knative.dev").is_none());
+    assert!(crd("knativeeventings.operator.knative.dev").is_none());
+    assert!(
+        crd("services.serving.knative.dev").is_some(),
+        "the operator never deletes the API CRDs"
+    );
+}
