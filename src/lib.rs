@@ -8,7 +8,7 @@
 //! - [`verify`]: one small function per check, and the report.
 //! - [`plan`]: the migration as data (phases of desired facts) and the pure functions over it:
 //!   diff against an observed state, rendering as commands. No I/O.
-//! - [`session`]: both ports, connected.
+//! - [`session`]: both ports, connected; [`observed`]: what they report, in the plan's terms.
 //! - [`juju`]: the Juju controller API client (knows Juju, not Kubeflow).
 //! - [`cluster`]: the Kubernetes side through kube-rs (knows Kubernetes, not Juju).
 
@@ -17,6 +17,7 @@ pub mod cli;
 pub mod cluster;
 pub mod juju;
 pub mod migrate;
+pub mod observed;
 pub mod plan;
 pub mod session;
 pub mod verify;

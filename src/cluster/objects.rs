@@ -144,10 +144,9 @@ impl Cluster {
         namespace: &str,
         name: &str,
     ) -> Result<Option<BTreeMap<String, String>>> {
-        let api: Api<ConfigMap> = Api::namespaced(self.client.clone(), namespace);
-        let cm = super::retrying(|| api.get_opt(name))
-            .await
-            .map_err(|e| Error::api("get", format!("ConfigMap {namespace}/{name}"), e))?;
+        let cm: Option<ConfigMap> = self
+            .get_in(namespace, name, &format!("ConfigMap {namespace}/{name}"))
+            .await?;
         Ok(cm.map(|cm| cm.data.unwrap_or_default()))
     }
 
@@ -213,67 +212,64 @@ impl Cluster {
         name: &str,
     ) -> Result<Option<RolloutStatus>> {
         let object = format!("{kind:?} {namespace}/{name}");
-        let client = self.client.clone();
-        let status = match kind {
-            WorkloadKind::Deployment => {
-                let api: Api<Deployment> = Api::namespaced(client, namespace);
-                super::retrying(|| api.get_opt(name))
-                    .await
-                    .map_err(|e| Error::api("get", &object, e))?
-                    .map(|d| {
-                        let s = d.status.unwrap_or_default();
-                        RolloutStatus {
-                            template_annotations: template_annotations(
-                                d.spec.as_ref().map(|s| &s.template),
-                            ),
-                            generation: d.metadata.generation.unwrap_or(0),
-                            observed_generation: s.observed_generation.unwrap_or(0),
-                            desired: d.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1).into(),
-                            updated: s.updated_replicas.unwrap_or(0).into(),
-                            ready: s.ready_replicas.unwrap_or(0).into(),
-                        }
-                    })
-            }
-            WorkloadKind::StatefulSet => {
-                let api: Api<StatefulSet> = Api::namespaced(client, namespace);
-                super::retrying(|| api.get_opt(name))
-                    .await
-                    .map_err(|e| Error::api("get", &object, e))?
-                    .map(|d| {
-                        let s = d.status.unwrap_or_default();
-                        RolloutStatus {
-                            template_annotations: template_annotations(
-                                d.spec.as_ref().map(|s| &s.template),
-                            ),
-                            generation: d.metadata.generation.unwrap_or(0),
-                            observed_generation: s.observed_generation.unwrap_or(0),
-                            desired: d.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1).into(),
-                            updated: s.updated_replicas.unwrap_or(0).into(),
-                            ready: s.ready_replicas.unwrap_or(0).into(),
-                        }
-                    })
-            }
-            WorkloadKind::DaemonSet => {
-                let api: Api<DaemonSet> = Api::namespaced(client, namespace);
-                super::retrying(|| api.get_opt(name))
-                    .await
-                    .map_err(|e| Error::api("get", &object, e))?
-                    .map(|d| {
-                        let s = d.status.unwrap_or_default();
-                        RolloutStatus {
-                            template_annotations: template_annotations(
-                                d.spec.as_ref().map(|s| &s.template),
-                            ),
-                            generation: d.metadata.generation.unwrap_or(0),
-                            observed_generation: s.observed_generation.unwrap_or(0),
-                            desired: s.desired_number_scheduled.into(),
-                            updated: s.updated_number_scheduled.unwrap_or(0).into(),
-                            ready: s.number_ready.into(),
-                        }
-                    })
-            }
-        };
-        Ok(status)
+        Ok(match kind {
+            WorkloadKind::Deployment => self
+                .get_in::<Deployment>(namespace, name, &object)
+                .await?
+                .map(|d| {
+                    let (spec, s) = (d.spec.unwrap_or_default(), d.status.unwrap_or_default());
+                    rollout_status(
+                        &d.metadata,
+                        &spec.template,
+                        spec.replicas.unwrap_or(1),
+                        s.updated_replicas,
+                        s.ready_replicas,
+                        s.observed_generation,
+                    )
+                }),
+            WorkloadKind::StatefulSet => self
+                .get_in::<StatefulSet>(namespace, name, &object)
+                .await?
+                .map(|d| {
+                    let (spec, s) = (d.spec.unwrap_or_default(), d.status.unwrap_or_default());
+                    rollout_status(
+                        &d.metadata,
+                        &spec.template,
+                        spec.replicas.unwrap_or(1),
+                        s.updated_replicas,
+                        s.ready_replicas,
+                        s.observed_generation,
+                    )
+                }),
+            WorkloadKind::DaemonSet => self
+                .get_in::<DaemonSet>(namespace, name, &object)
+                .await?
+                .map(|d| {
+                    let (spec, s) = (d.spec.unwrap_or_default(), d.status.unwrap_or_default());
+                    rollout_status(
+                        &d.metadata,
+                        &spec.template,
+                        s.desired_number_scheduled,
+                        s.updated_number_scheduled,
+                        Some(s.number_ready),
+                        s.observed_generation,
+                    )
+                }),
+        })
+    }
+
+    /// A namespaced object, `None` if it does not exist.
+    async fn get_in<K>(&self, namespace: &str, name: &str, object: &str) -> Result<Option<K>>
+    where
+        K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>
+            + Clone
+            + serde::de::DeserializeOwned
+            + std::fmt::Debug,
+    {
+        let api: Api<K> = Api::namespaced(self.client.clone(), namespace);
+        super::retrying(|| api.get_opt(name))
+            .await
+            .map_err(|e| Error::api("get", object, e))
     }
 
     /// Restarts a workload's pods the way `kubectl rollout restart` does: a new
@@ -325,10 +321,9 @@ impl Cluster {
     /// # Errors
     /// The API failing.
     pub async fn legacy_deployment(&self, namespace: &str, name: &str) -> Result<bool> {
-        let api: Api<Deployment> = Api::namespaced(self.client.clone(), namespace);
-        let d = super::retrying(|| api.get_opt(name))
-            .await
-            .map_err(|e| Error::api("get", format!("Deployment {namespace}/{name}"), e))?;
+        let d: Option<Deployment> = self
+            .get_in(namespace, name, &format!("Deployment {namespace}/{name}"))
+            .await?;
         Ok(d.is_some_and(|d| !labels_of(d.meta()).contains_key(ISTIO_K8S_MANAGED_LABEL)))
     }
 
@@ -350,6 +345,25 @@ impl Cluster {
             .filter(|c| c.webhooks.iter().flatten().any(|w| w.name == webhook))
             .filter_map(|c| c.metadata.name)
             .collect())
+    }
+}
+
+/// A rollout from a workload's generation, pod template and status counters.
+fn rollout_status(
+    meta: &kube::api::ObjectMeta,
+    template: &k8s_openapi::api::core::v1::PodTemplateSpec,
+    desired: i32,
+    updated: Option<i32>,
+    ready: Option<i32>,
+    observed_generation: Option<i64>,
+) -> RolloutStatus {
+    RolloutStatus {
+        template_annotations: template_annotations(Some(template)),
+        generation: meta.generation.unwrap_or(0),
+        observed_generation: observed_generation.unwrap_or(0),
+        desired: desired.into(),
+        updated: updated.unwrap_or(0).into(),
+        ready: ready.unwrap_or(0).into(),
     }
 }
 

@@ -8,7 +8,7 @@ use crate::juju::{self, DeploySpec};
 use crate::plan::{Change, RunMemory};
 use crate::session::Session;
 
-use super::observe::workload_kind;
+use crate::observed::workload_kind;
 
 /// How many times a change is tried when the failure is transient (connection lost, 429/5xx,
 /// `try again`).

@@ -214,7 +214,7 @@ async fn migrate(
     verdicts: &[Vec<FactState>],
     started: Instant,
 ) -> Report {
-    let mut report = Report::failed("", "", Duration::ZERO);
+    let mut backup = None;
     let needs_changes = verdicts
         .iter()
         .flatten()
@@ -236,7 +236,7 @@ async fn migrate(
                     "backup: model state saved in ConfigMap {}/{name}",
                     session.model_name
                 ));
-                report.backup = Some(name);
+                backup = Some(name);
             }
             Err(e) => {
                 return Report::failed(
@@ -269,11 +269,17 @@ async fn migrate(
             break;
         }
     }
-    report.applied = std::mem::take(&mut run.applied);
-    report.skipped = run.skipped.into_iter().collect();
-    report.outcome = match stopped {
-        Some(Stop { step, error }) => Outcome::Failed { step, error },
-        None => Outcome::Migrated,
+    let mut report = Report {
+        outcome: match stopped {
+            Some(Stop { step, error }) => Outcome::Failed { step, error },
+            None => Outcome::Migrated,
+        },
+        applied: run.applied,
+        skipped: run.skipped.into_iter().collect(),
+        planned: Vec::new(),
+        duration: started.elapsed(),
+        backup,
+        verify: None,
     };
     if report.outcome == Outcome::Migrated && options.verify {
         events.note("verify: checking the result");

@@ -5,9 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use futures::future::try_join_all;
 
-use crate::plan::{
-    self, LegacyObject, Lookup, Needs, Observed, Plan, ProfileNamespace, WorkloadKind,
-};
+use crate::plan::{self, LegacyObject, Lookup, Needs, Observed, Plan, ProfileNamespace};
 use crate::session::Session;
 use crate::{cluster, juju};
 
@@ -32,66 +30,6 @@ impl ObserveError {
     }
 }
 
-/// Converts Juju's status into the plan's applications and relations.
-pub(crate) fn from_status(status: &juju::ModelStatus) -> Observed {
-    let mut observed = Observed::default();
-    for app in status.applications.values() {
-        let units = app
-            .units
-            .iter()
-            .map(|(name, unit)| plan::Unit {
-                name: name.clone(),
-                workload: plan::Status::new(&unit.workload.current, &unit.workload.message),
-                agent: plan::Status::new(&unit.agent.current, &unit.agent.message),
-            })
-            .collect();
-        observed.applications.insert(
-            app.name.clone(),
-            plan::App {
-                name: app.name.clone(),
-                charm: app.charm.clone(),
-                channel: app.channel.clone(),
-                revision: app.revision,
-                dying: app.life != juju::Life::Alive,
-                units,
-                config: None,
-                trust: None,
-            },
-        );
-    }
-    for relation in &status.relations {
-        if let [a, b] = relation.endpoints.as_slice() {
-            observed.add_relation(
-                plan::EndpointRef {
-                    application: a.application.clone(),
-                    endpoint: a.name.clone(),
-                },
-                plan::EndpointRef {
-                    application: b.application.clone(),
-                    endpoint: b.name.clone(),
-                },
-            );
-        }
-    }
-    observed
-}
-
-pub(crate) fn workload_kind(kind: WorkloadKind) -> cluster::WorkloadKind {
-    match kind {
-        WorkloadKind::Deployment => cluster::WorkloadKind::Deployment,
-        WorkloadKind::StatefulSet => cluster::WorkloadKind::StatefulSet,
-        WorkloadKind::DaemonSet => cluster::WorkloadKind::DaemonSet,
-    }
-}
-
-fn plan_kind(kind: cluster::WorkloadKind) -> WorkloadKind {
-    match kind {
-        cluster::WorkloadKind::Deployment => WorkloadKind::Deployment,
-        cluster::WorkloadKind::StatefulSet => WorkloadKind::StatefulSet,
-        cluster::WorkloadKind::DaemonSet => WorkloadKind::DaemonSet,
-    }
-}
-
 /// Observes what `needs` asks for.
 pub(crate) async fn observe(
     session: &Session,
@@ -99,7 +37,7 @@ pub(crate) async fn observe(
     needs: &Needs,
 ) -> Result<Observed, ObserveError> {
     let status = session.juju.full_status().await?;
-    let mut observed = from_status(&status);
+    let mut observed = crate::observed::from_status(&status);
 
     let names: Vec<String> = needs
         .app_configs
@@ -137,7 +75,7 @@ pub(crate) async fn observe(
     for workload in &needs.rollouts {
         let rollout = cluster
             .rollout(
-                workload_kind(workload.kind),
+                crate::observed::workload_kind(workload.kind),
                 &workload.namespace,
                 &workload.name,
             )
@@ -203,7 +141,7 @@ pub(crate) async fn observe(
                     .into_iter()
                     .map(|w| plan::SidecarWorkload {
                         workload: plan::WorkloadRef {
-                            kind: plan_kind(w.kind),
+                            kind: crate::observed::plan_kind(w.kind),
                             namespace: w.namespace,
                             name: w.name,
                         },

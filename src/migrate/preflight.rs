@@ -81,7 +81,7 @@ fn target_channels(plan: &Plan) -> BTreeMap<&str, &Channel> {
 /// Applications off the CKF 1.11 channels: neither on the 1.11 bundle's track nor on the plan's
 /// target channel.
 pub(crate) fn off_channel(plan: &Plan, status: &ModelStatus) -> Vec<String> {
-    let observed = super::observe::from_status(status);
+    let observed = crate::observed::from_status(status);
     let targets = target_channels(plan);
     plan.roles
         .values()
@@ -182,7 +182,7 @@ pub(crate) async fn run(
     let knative_serving_present = matches!(
         plan::lookup(
             plan,
-            &super::observe::from_status(status),
+            &crate::observed::from_status(status),
             "knative-serving"
         ),
         Lookup::Found(_)

@@ -10,7 +10,7 @@ use futures::future::join_all;
 
 use crate::cluster::{ClusterSnapshot, Read, ReadError, ServiceInfo};
 use crate::juju::{ApplicationConfig, ModelStatus};
-use crate::plan::{self, FactKind, Lookup, Observed, Plan};
+use crate::plan::{self, FactKind, Lookup, Plan};
 use crate::session::Session;
 
 use super::Options;
@@ -32,49 +32,6 @@ pub struct Snapshot {
     pub cluster: ClusterSnapshot,
     /// The HTTP probes through the ingress; `None` when `http=false`.
     pub http: Option<HttpProbes>,
-}
-
-/// Converts Juju's status into the plan's terms, so roles are found as `migrate` finds them.
-pub(crate) fn observed_of(status: &ModelStatus) -> Observed {
-    let mut observed = Observed::default();
-    for app in status.applications.values() {
-        observed.applications.insert(
-            app.name.clone(),
-            plan::App {
-                name: app.name.clone(),
-                charm: app.charm.clone(),
-                channel: app.channel.clone(),
-                revision: app.revision,
-                dying: app.life != crate::juju::Life::Alive,
-                units: app
-                    .units
-                    .iter()
-                    .map(|(name, unit)| plan::Unit {
-                        name: name.clone(),
-                        workload: plan::Status::new(&unit.workload.current, &unit.workload.message),
-                        agent: plan::Status::new(&unit.agent.current, &unit.agent.message),
-                    })
-                    .collect(),
-                config: None,
-                trust: None,
-            },
-        );
-    }
-    for relation in &status.relations {
-        if let [a, b] = relation.endpoints.as_slice() {
-            observed.add_relation(
-                plan::EndpointRef {
-                    application: a.application.clone(),
-                    endpoint: a.name.clone(),
-                },
-                plan::EndpointRef {
-                    application: b.application.clone(),
-                    endpoint: b.name.clone(),
-                },
-            );
-        }
-    }
-    observed
 }
 
 /// Roles whose config the plan sets (`configured` and `deployed` facts).
@@ -157,7 +114,7 @@ pub(crate) async fn gather(session: &Session, plan: &Plan, options: &Options) ->
             .map_err(|e| ReadError::new("the model's status (Client.FullStatus)", e));
         let names: Vec<String> = match &status {
             Ok(status) => {
-                let observed = observed_of(status);
+                let observed = crate::observed::from_status(status);
                 configured_roles(plan)
                     .into_iter()
                     .filter_map(|role| match plan::lookup(plan, &observed, role) {

@@ -18,7 +18,7 @@ use crate::cluster::{NamespaceInfo, Read};
 use crate::juju::{ApplicationConfig, ModelStatus};
 use crate::plan::{Lookup, Observed, Plan};
 
-use super::snapshot::{INGRESS_CHARM, Snapshot, app_running, observed_of};
+use super::snapshot::{INGRESS_CHARM, Snapshot, app_running};
 use super::{CheckResult, Verdict};
 
 /// A check's judgement: `None` when it does not apply to this model.
@@ -167,7 +167,7 @@ impl<'a> Ctx<'a> {
         Self {
             snap,
             plan,
-            observed: snap.status.as_ref().ok().map(observed_of),
+            observed: snap.status.as_ref().ok().map(crate::observed::from_status),
         }
     }
 
