@@ -20,7 +20,7 @@
 
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::Write;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -308,15 +308,18 @@ pub fn run_with_state_file(
         path: path.display().to_string(),
         error,
     };
-    let mut file: File = OpenOptions::new()
-        .read(true)
+    // The lock lives beside the state, because the state itself is replaced by a rename: a
+    // reader (a test watching the run) then sees the old state or the new one, never half of one.
+    let lock_path = path.with_extension("lock");
+    let lock: File = OpenOptions::new()
+        .create(true)
+        .truncate(false)
         .write(true)
-        .open(path)
+        .open(&lock_path)
         .map_err(io)?;
-    // Released when `file` is dropped (closing the descriptor releases the lock).
-    file.lock().map_err(io)?;
-    let mut text = String::new();
-    file.read_to_string(&mut text).map_err(io)?;
+    // Released when `lock` is dropped (closing the descriptor releases the lock).
+    lock.lock().map_err(io)?;
+    let text = std::fs::read_to_string(path).map_err(io)?;
     let mut state: State =
         serde_json::from_str(&text).map_err(|error| StateFileError::Invalid {
             path: path.display().to_string(),
@@ -324,10 +327,11 @@ pub fn run_with_state_file(
         })?;
     let outcome = run(&mut state, tool, args);
     let text = serde_json::to_string_pretty(&state).expect("a State always serialises");
-    file.set_len(0).map_err(io)?;
-    file.seek(SeekFrom::Start(0)).map_err(io)?;
+    let staged = path.with_extension("tmp");
+    let mut file = File::create(&staged).map_err(io)?;
     file.write_all(text.as_bytes()).map_err(io)?;
     file.sync_data().map_err(io)?;
+    std::fs::rename(&staged, path).map_err(io)?;
     Ok(outcome)
 }
 
