@@ -29,6 +29,9 @@ use reconcile::{Run, Stop, judge};
 /// Default bound on changes applied at once inside a phase.
 pub const PHASE_CONCURRENCY: usize = 4;
 
+/// Default longest silence while waiting (issue: "90 s with no line while istio-pilot is removed").
+pub const HEARTBEAT: Duration = Duration::from_secs(30);
+
 /// Name of the Lease that keeps two migrations from running at once.
 pub const LEASE_NAME: &str = "ckf-migrator";
 
@@ -57,6 +60,8 @@ pub struct Options {
     pub lease_duration: Duration,
     /// Run verify at the end of a migration.
     pub verify: bool,
+    /// Longest silence while waiting: a [`Event::Waiting`] is repeated at least this often.
+    pub heartbeat: Duration,
 }
 
 impl Default for Options {
@@ -73,6 +78,7 @@ impl Default for Options {
             holder: "ckf-migrator".into(),
             lease_duration: Duration::from_secs(60),
             verify: true,
+            heartbeat: HEARTBEAT,
         }
     }
 }

@@ -82,6 +82,8 @@ impl Run<'_> {
         let mut applied: BTreeSet<String> = BTreeSet::new();
         let mut running: BTreeMap<usize, (Instant, Vec<String>)> = BTreeMap::new();
         let mut last_pending = String::new();
+        let mut waiting_since: Option<Instant> = None;
+        let mut last_said = Instant::now();
         loop {
             let observed = match observe(self.session, &self.resolved.plan, &needs).await {
                 Ok(observed) => observed,
@@ -150,11 +152,14 @@ impl Run<'_> {
                 return Ok(());
             }
             let pending = pending_summary(&states);
-            if pending != last_pending {
+            let since = *waiting_since.get_or_insert_with(Instant::now);
+            if pending != last_pending || last_said.elapsed() >= self.options.heartbeat {
                 self.events.emit(Event::Waiting {
                     pending: pending.clone(),
+                    since: since.elapsed(),
                 });
                 last_pending = pending.clone();
+                last_said = Instant::now();
             }
             if Instant::now() >= self.deadline {
                 return Err(stop(format!(
@@ -171,6 +176,7 @@ impl Run<'_> {
         tokio::time::sleep(
             self.options
                 .poll_interval
+                .min(self.options.heartbeat)
                 .min(left)
                 .max(Duration::from_millis(1)),
         )

@@ -141,11 +141,18 @@ pub enum Event {
         /// The fact and why.
         reason: String,
     },
-    /// Waiting for the phase's facts to be observed true.
+    /// Waiting for the phase's facts to be observed true. Emitted when what is awaited changes,
+    /// and again at least every [`Options::heartbeat`](super::Options::heartbeat) while it does
+    /// not, so a long wait is never silent.
     Waiting {
         /// What is still not true, in short.
         pending: String,
+        /// How long the phase has been waiting, measured (not rounded to the poll interval).
+        since: Duration,
     },
+    /// Something the operator must know about now, though the run goes on: a lost connection,
+    /// a reconnection attempt, an interrupt being honoured.
+    Warning(String),
 }
 
 impl Event {
@@ -172,8 +179,21 @@ impl fmt::Display for Event {
                 write!(f, "done ({:.1} s): {command}", elapsed.as_secs_f64())
             }
             Event::Skipped { reason } => write!(f, "skipped: {reason}"),
-            Event::Waiting { pending } => write!(f, "waiting for: {pending}"),
+            Event::Waiting { pending, since } => {
+                write!(f, "waiting ({}) for: {pending}", human_duration(*since))
+            }
+            Event::Warning(text) => write!(f, "warning: {text}"),
         }
+    }
+}
+
+/// `42 s`, `3 min 05 s`: whole seconds, as an operator reads a wait.
+pub fn human_duration(d: Duration) -> String {
+    let secs = d.as_secs();
+    if secs < 60 {
+        format!("{secs} s")
+    } else {
+        format!("{} min {:02} s", secs / 60, secs % 60)
     }
 }
 
@@ -204,5 +224,10 @@ impl Events {
     /// Reports a free-form progress line.
     pub fn note(&self, text: impl Into<String>) {
         self.emit(Event::Note(text.into()));
+    }
+
+    /// Reports something that needs the operator's attention while the run goes on.
+    pub fn warn(&self, text: impl Into<String>) {
+        self.emit(Event::Warning(text.into()));
     }
 }
