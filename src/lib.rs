@@ -8,10 +8,12 @@
 //! - [`verify`]: one small function per check, and the report.
 //! - [`plan`]: the migration as data (phases of desired facts) and the pure functions over it:
 //!   diff against an observed state, rendering as commands. No I/O.
+//! - [`advice`]: commands the operator should run, in the syntax of the front end in use.
 //! - [`session`]: both ports, connected; [`observed`]: what they report, in the plan's terms.
 //! - [`juju`]: the Juju controller API client (knows Juju, not Kubeflow).
 //! - [`cluster`]: the Kubernetes side through kube-rs (knows Kubernetes, not Juju).
 
+pub mod advice;
 pub mod charm;
 pub mod cli;
 pub mod cluster;
