@@ -40,6 +40,16 @@ pub enum OpenError {
 }
 
 impl Session {
+    /// Where the Juju controller is reached, for messages (the addresses tried, in order).
+    pub fn juju_address(&self) -> String {
+        self.juju.addresses().join(", ")
+    }
+
+    /// Where the Kubernetes API is reached, for messages.
+    pub fn kubernetes_address(&self) -> String {
+        self.cluster.address().to_string()
+    }
+
     /// Logs in to Juju and builds the Kubernetes client.
     ///
     /// # Errors

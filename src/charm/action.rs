@@ -63,17 +63,22 @@ pub trait Engine {
     ) -> impl Future<Output = Result<verify::Report, OpenError>>;
 }
 
-/// The real engine.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct LiveEngine;
+/// The real engine. `interrupt` is the signal handlers' request to stop (SIGTERM: the pod is
+/// being stopped), handed to every migration.
+#[derive(Debug, Clone, Default)]
+pub struct LiveEngine {
+    /// The request to stop at a safe point.
+    pub interrupt: migrate::Interrupt,
+}
 
 impl Engine for LiveEngine {
     async fn migrate(
         &self,
         target: Target,
-        options: migrate::Options,
+        mut options: migrate::Options,
         events: migrate::Events,
     ) -> Result<migrate::Report, OpenError> {
+        options.interrupt = self.interrupt.clone();
         let session = Session::open(&target).await?;
         let report = migrate::run(&session, &options, &events).await;
         session.juju.close().await;
@@ -179,7 +184,7 @@ async fn perform<R: Runner, E: Engine>(
         }
         VERIFY => {
             let params = VerifyParams::from_params(&params);
-            run_verify(tools, engine, &loaded, target, &params).await;
+            run_verify(ctx, tools, engine, &loaded, target, &params).await;
         }
         other => {
             fail(
@@ -228,6 +233,14 @@ async fn migrate_to_ambient<R: Runner, E: Engine>(
             return;
         }
     }
+    match params::outage_grace(&config) {
+        Ok(Some(grace)) => options.outage_grace = grace,
+        Ok(None) => {}
+        Err(fix) => {
+            fail(tools, &fix).await;
+            return;
+        }
+    }
     let deadline = options.timeout.saturating_add(ENGINE_GRACE);
     set_status(tools, &status::running(MIGRATE_TO_AMBIENT)).await;
 
@@ -244,7 +257,13 @@ async fn migrate_to_ambient<R: Runner, E: Engine>(
             );
             set_status(
                 tools,
-                &status::migration_failed("timeout", "the engine did not stop"),
+                &status::migration_failed(
+                    "timeout",
+                    &format!(
+                        "the engine did not stop; run `juju run {} migrate-to-ambient` again, it resumes where it stopped",
+                        ctx.unit_name
+                    ),
+                ),
             )
             .await;
             fail(tools, &message).await;
@@ -253,8 +272,19 @@ async fn migrate_to_ambient<R: Runner, E: Engine>(
         Ok(Ok(report)) => {
             set_results(tools, report.results()).await;
             match &report.outcome {
+                migrate::Outcome::Incomplete { error, .. } => {
+                    let message = format!("migration incomplete: {error}");
+                    tracing::error!("{message}");
+                    set_status(tools, &status::migration_incomplete(&report)).await;
+                    if let Err(e) = tools.action_fail(&message).await {
+                        tracing::error!("cannot mark the action failed: {e}");
+                    }
+                }
                 migrate::Outcome::Failed { step, error } => {
-                    let message = format!("migration failed at {step}: {error}");
+                    let message = match &report.interrupted {
+                        Some(signal) => format!("migration interrupted by {signal} at {step}: {error}"),
+                        None => format!("migration failed at {step}: {error}"),
+                    };
                     tracing::error!("{message}");
                     set_status(tools, &status::migration_failed(step, error)).await;
                     if let Err(e) = tools.action_fail(&message).await {
@@ -275,6 +305,7 @@ async fn migrate_to_ambient<R: Runner, E: Engine>(
 }
 
 async fn run_verify<R: Runner, E: Engine>(
+    ctx: &JujuContext,
     tools: &HookTools<R>,
     engine: &E,
     loaded: &CharmCredentials,
@@ -283,7 +314,7 @@ async fn run_verify<R: Runner, E: Engine>(
 ) {
     set_status(tools, &status::running(VERIFY)).await;
     let outcome =
-        tokio::time::timeout(VERIFY_TIMEOUT, engine.verify(target, params.options())).await;
+        tokio::time::timeout(VERIFY_TIMEOUT, engine.verify(target, params.options(ctx.unit_name.as_str()))).await;
     match outcome {
         Err(_) => {
             set_status(tools, &status::ready()).await;
@@ -336,7 +367,11 @@ async fn session_failed<R: Runner>(
     let uri = &loaded.secret_uri;
     match open {
         OpenError::Juju(e) => {
-            set_status(tools, &status::login_failed(&e.to_string())).await;
+            set_status(
+                tools,
+                &status::login_failed(&e.to_string(), &status::login_fix(e, uri)),
+            )
+            .await;
             let fix = if e.is_unauthorized() {
                 format!(
                     "check the username and password in the juju-credentials secret (`juju update-secret {uri} username=<user> password=<password>`) and that the user is a model admin (`juju grant <user> admin <model>`)"
@@ -653,9 +688,8 @@ mod tests {
             last.message
         );
         assert!(
-            last.message
-                .ends_with("; fix and re-run migrate-to-ambient"),
-            "{}",
+            last.message.ends_with("run `juju enable-command all`"),
+            "the engine's fix is the status's last word: {}",
             last.message
         );
     }
@@ -726,7 +760,9 @@ mod tests {
         );
         assert_eq!(
             state.last_status().expect("status").message,
-            "juju-credentials: login failed: invalid entity name or password"
+            format!(
+                "juju-credentials: login failed: invalid entity name or password; run `juju update-secret {URI} username=<user> password=<password>` with a model admin's password"
+            )
         );
         let everything = serde_json::to_string(&state).expect("json");
         let leaks = everything.matches("pw-secret-1").count();

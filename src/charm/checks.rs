@@ -42,7 +42,7 @@ pub async fn trust(source: &cluster::Source, app: &str) -> Result<(), WorkloadSt
 /// # Errors
 /// `blocked` "juju-credentials: <the Juju client's error>", e.g. `login failed: invalid entity
 /// name or password` (the client's messages never contain the password).
-pub async fn login(credentials: &juju::Credentials) -> Result<(), WorkloadStatus> {
+pub async fn login(credentials: &juju::Credentials, secret_uri: &str) -> Result<(), WorkloadStatus> {
     let options = juju::ConnectOptions {
         call_timeout: Duration::from_secs(30),
         ..juju::ConnectOptions::default()
@@ -52,9 +52,13 @@ pub async fn login(credentials: &juju::Credentials) -> Result<(), WorkloadStatus
             client.close().await;
             Ok(())
         }
-        Ok(Err(e)) => Err(status::login_failed(&e.to_string())),
+        Ok(Err(e)) => Err(status::login_failed(
+            &e.to_string(),
+            &status::login_fix(&e, secret_uri),
+        )),
         Err(_) => Err(status::login_failed(
-            "no answer from the Juju controller within 60 s: check api-addresses",
+            "no answer from the Juju controller within 60 s",
+            &format!("check api-addresses in secret {secret_uri} against `juju show-controller`"),
         )),
     }
 }

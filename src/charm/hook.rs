@@ -89,7 +89,7 @@ async fn assess<R: Runner>(
         e.status()
     })?;
     if depth == Depth::Login {
-        checks::login(&loaded.credentials).await?;
+        checks::login(&loaded.credentials, &loaded.secret_uri).await?;
     }
     Ok(())
 }

@@ -73,7 +73,18 @@ pub fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let code = runtime.block_on(dispatch(ctx, HookTools::new(ProcessRunner), LiveEngine));
+    let code = runtime.block_on(async {
+        // Only actions run long enough to be worth stopping cleanly; a hook is let die.
+        let engine = LiveEngine {
+            interrupt: match ctx.event {
+                Event::Action { .. } => crate::migrate::signals::install(|name| {
+                    tracing::warn!("{name} received: stopping at a safe point");
+                }),
+                Event::Hook(_) => crate::migrate::Interrupt::never(),
+            },
+        };
+        dispatch(ctx, HookTools::new(ProcessRunner), engine).await
+    });
     // Do not wait for background work (idle HTTP connections, pings) beyond a moment: Juju is
     // waiting for this process.
     runtime.shutdown_timeout(Duration::from_secs(2));

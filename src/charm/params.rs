@@ -432,6 +432,7 @@ impl MigrateParams {
     /// The engine's options. `holder` names who holds the migration lease; `is_leader` is `None`
     /// where there is no unit (CLI).
     pub fn options(&self, holder: impl Into<String>, is_leader: Option<bool>) -> migrate::Options {
+        let holder = holder.into();
         migrate::Options {
             platform: self.platform,
             dry_run: self.dry_run,
@@ -439,9 +440,33 @@ impl MigrateParams {
             allow_serverless_loss: self.allow_serverless_loss,
             timeout: self.timeout(),
             is_leader,
-            holder: holder.into(),
+            front_end: crate::advice::FrontEnd::Charm {
+                unit: holder.clone(),
+            },
+            holder,
             ..migrate::Options::default()
         }
+    }
+}
+
+/// The `outage-grace` config option: seconds an unreachable port is waited for.
+pub const OUTAGE_GRACE_OPTION: &str = "outage-grace";
+
+/// Reads `outage-grace` from the charm config; absent means the default.
+///
+/// # Errors
+/// The value is not a number of seconds in 1..=3600; the message says how to fix it.
+pub fn outage_grace(config: &Map<String, Value>) -> Result<Option<std::time::Duration>, String> {
+    match config.get(OUTAGE_GRACE_OPTION) {
+        None | Some(Value::Null) => Ok(None),
+        Some(value) => match value.as_f64() {
+            Some(seconds) if (1.0..=3600.0).contains(&seconds) => {
+                Ok(Some(std::time::Duration::from_secs_f64(seconds)))
+            }
+            _ => Err(format!(
+                "config {OUTAGE_GRACE_OPTION} must be a number of seconds between 1 and 3600: run `juju config ckf-migrator {OUTAGE_GRACE_OPTION}=120`"
+            )),
+        },
     }
 }
 
@@ -485,9 +510,14 @@ impl VerifyParams {
         }
     }
 
-    /// The engine's options.
-    pub fn options(&self) -> verify::Options {
-        verify::Options { http: self.http }
+    /// The engine's options, for the action run by `unit`.
+    pub fn options(&self, unit: &str) -> verify::Options {
+        verify::Options {
+            http: self.http,
+            front_end: crate::advice::FrontEnd::Charm {
+                unit: unit.to_string(),
+            },
+        }
     }
 }
 

@@ -45,8 +45,22 @@ pub fn cluster_unreachable(error: &str) -> WorkloadStatus {
 
 /// `blocked`: Juju refused the credentials or could not be reached with them. `error` is the
 /// Juju client's message (which never contains the password).
-pub fn login_failed(error: &str) -> WorkloadStatus {
-    WorkloadStatus::blocked(format!("{LOGIN_FAILED_PREFIX}{error}"))
+pub fn login_failed(error: &str, fix: &str) -> WorkloadStatus {
+    WorkloadStatus::blocked(format!("{LOGIN_FAILED_PREFIX}{error}; {fix}"))
+}
+
+/// The fix for a failed login with the credentials in `secret_uri`: a command that corrects
+/// them, or where to look when the controller could not be reached.
+pub fn login_fix(error: &crate::juju::Error, secret_uri: &str) -> String {
+    if error.is_unauthorized() {
+        format!(
+            "run `juju update-secret {secret_uri} username=<user> password=<password>` with a model admin's password"
+        )
+    } else {
+        format!(
+            "check api-addresses and ca-cert in secret {secret_uri} against `juju show-controller`"
+        )
+    }
 }
 
 /// `active` after a migration that ended with every fact true.
@@ -55,9 +69,17 @@ pub fn migrated(at: Timestamp) -> WorkloadStatus {
 }
 
 /// `blocked` after a migration that stopped.
+/// `error` ends with the command that resumes the run.
 pub fn migration_failed(step: &str, error: &str) -> WorkloadStatus {
+    WorkloadStatus::blocked(format!("{MIGRATION_FAILED_PREFIX}{step}: {error}"))
+}
+
+/// `blocked` after a migration whose changes are done but whose verify fails: the failing checks
+/// and the command that finishes the job.
+pub fn migration_incomplete(report: &crate::migrate::Report) -> WorkloadStatus {
     WorkloadStatus::blocked(format!(
-        "{MIGRATION_FAILED_PREFIX}{step}: {error}; fix and re-run migrate-to-ambient"
+        "migration incomplete: {}",
+        report.outcome.error().unwrap_or("verify fails")
     ))
 }
 
@@ -153,10 +175,30 @@ mod tests {
 
     #[test]
     fn a_login_failure_survives_only_hooks_that_do_not_log_in() {
-        let status = login_failed("login failed: invalid entity name or password");
+        let status = login_failed(
+            "login failed: invalid entity name or password",
+            "run `juju update-secret secret:x username=<user> password=<password>`",
+        );
 
         assert!(keep_on_ready(&current(&status), Depth::Cheap));
         assert!(!keep_on_ready(&current(&status), Depth::Login));
+    }
+
+    #[test]
+    fn a_refused_login_says_which_command_fixes_the_secret() {
+        let refused = crate::juju::Error::Login {
+            message: "invalid entity name or password".into(),
+            code: Some(crate::juju::code::UNAUTHORIZED.into()),
+        };
+        let unreachable = crate::juju::Error::Connect {
+            attempts: vec!["127.0.0.1:17070: connection refused".into()],
+        };
+
+        assert_eq!(
+            login_fix(&refused, "secret:abc"),
+            "run `juju update-secret secret:abc username=<user> password=<password>` with a model admin's password"
+        );
+        assert!(login_fix(&unreachable, "secret:abc").contains("api-addresses"));
     }
 
     #[test]

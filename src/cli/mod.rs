@@ -109,6 +109,11 @@ pub struct EngineArgs {
           value_parser = clap::value_parser!(u64).range(1..))]
     pub timeout: u64,
 
+    /// Seconds to wait for an unreachable Juju controller or Kubernetes API to come back before
+    /// stopping (the charm's `outage-grace` option); a later run resumes.
+    #[arg(long, default_value_t = 120.0, value_name = "SECONDS", value_parser = parse_outage_grace)]
+    pub outage_grace: f64,
+
     /// Seconds between two observations while waiting for a step to settle (the charm's
     /// `poll-interval` option).
     #[arg(long, default_value_t = 5.0, value_name = "SECONDS", value_parser = parse_poll_interval)]
@@ -120,6 +125,15 @@ fn parse_poll_interval(value: &str) -> Result<f64, String> {
         Ok(seconds) if (0.01..=600.0).contains(&seconds) => Ok(seconds),
         _ => Err(format!(
             "{value:?} is not a number of seconds between 0.01 and 600"
+        )),
+    }
+}
+
+fn parse_outage_grace(value: &str) -> Result<f64, String> {
+    match value.parse::<f64>() {
+        Ok(seconds) if (1.0..=3600.0).contains(&seconds) => Ok(seconds),
+        _ => Err(format!(
+            "{value:?} is not a number of seconds between 1 and 3600"
         )),
     }
 }
@@ -218,12 +232,17 @@ pub async fn run(command: Command) -> ExitCode {
             migrate_to_ambient(&args.connection, &args.engine, args.dry_run).await
         }
         Command::Plan(args) => migrate_to_ambient(&args.connection, &args.engine, true).await,
-        Command::Verify(args) => run_verify(&args).await,
+        Command::Verify(args) => run_verify(&args).await.map(|passed| {
+            if passed {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }),
         Command::Demo(args) => return demo_command(&args).await,
     };
     match outcome {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => ExitCode::FAILURE,
+        Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
@@ -254,31 +273,26 @@ pub fn migrate_options(engine: &EngineArgs, dry_run: bool) -> migrate::Options {
         // Capped at a year, like the action's: `Instant + timeout` must not overflow.
         timeout: Duration::from_secs(engine.timeout.min(366 * 24 * 60) * 60),
         poll_interval: Duration::from_secs_f64(engine.poll_interval),
+        outage_grace: Duration::from_secs_f64(engine.outage_grace),
         is_leader: None,
-        holder: holder(),
+        holder: migrate::holder::cli_holder(),
         ..migrate::Options::default()
     }
-}
-
-/// Who holds the migration lease from the CLI: `cli:<user>@<host>:<pid>`.
-fn holder() -> String {
-    let host = std::fs::read_to_string("/etc/hostname")
-        .ok()
-        .map(|h| h.trim().to_string())
-        .filter(|h| !h.is_empty())
-        .or_else(|| std::env::var("HOSTNAME").ok())
-        .unwrap_or_else(|| "unknown-host".into());
-    let user = std::env::var("USER").unwrap_or_else(|_| "unknown-user".into());
-    format!("cli:{user}@{host}:{}", std::process::id())
 }
 
 async fn migrate_to_ambient(
     connection: &ConnectionArgs,
     engine: &EngineArgs,
     dry_run: bool,
-) -> anyhow::Result<bool> {
+) -> anyhow::Result<ExitCode> {
     let target = target(connection, &std::env::vars().collect::<Vec<_>>())?;
-    let options = migrate_options(engine, dry_run);
+    let mut options = migrate_options(engine, dry_run);
+    options.interrupt = migrate::signals::install(|name| {
+        eprintln!(
+            "{name} received: stopping at a safe point (changes in flight may take {} s; Ctrl-C again exits at once)",
+            migrate::interrupt::IN_FLIGHT_GRACE.as_secs()
+        );
+    });
     let session = open(&target).await?;
     let (events, mut rx) = migrate::Events::channel();
     let progress = tokio::spawn(async move {
@@ -291,11 +305,46 @@ async fn migrate_to_ambient(
     drop(events);
     let _ = tokio::time::timeout(Duration::from_secs(10), progress).await;
     print!("{}", key_values(&report.results()));
-    if let migrate::Outcome::Failed { step, error } = &report.outcome {
-        eprintln!("error: migration failed at {step}: {error}");
-        return Ok(false);
+    for warning in &report.warnings {
+        eprintln!("warning: {warning}");
     }
-    Ok(true)
+    Ok(match &report.outcome {
+        migrate::Outcome::Failed { step, error } => match report.interrupted.as_deref() {
+            Some(signal) => {
+                eprintln!("interrupted by {signal} at {step}: {error}");
+                exit_code::interrupted(signal)
+            }
+            None => {
+                eprintln!("error: migration failed at {step}: {error}");
+                ExitCode::from(exit_code::FAILED)
+            }
+        },
+        migrate::Outcome::Incomplete { error, .. } => {
+            eprintln!("error: migration incomplete: {error}");
+            ExitCode::from(exit_code::INCOMPLETE)
+        }
+        _ => ExitCode::SUCCESS,
+    })
+}
+
+/// The CLI's exit codes (README, "The command line").
+pub mod exit_code {
+    use std::process::ExitCode;
+
+    /// The run failed (or verify found failing checks).
+    pub const FAILED: u8 = 1;
+    /// Bad usage: an unknown flag or a missing value.
+    pub const USAGE: u8 = 2;
+    /// Every change is made but the final verify fails: the migration is not finished.
+    pub const INCOMPLETE: u8 = 3;
+
+    /// 128 + the signal's number, as shells report a process a signal stopped.
+    pub fn interrupted(signal: &str) -> ExitCode {
+        ExitCode::from(match signal {
+            "SIGTERM" => 143,
+            _ => 130,
+        })
+    }
 }
 
 async fn run_verify(args: &VerifyArgs) -> anyhow::Result<bool> {
@@ -305,6 +354,7 @@ async fn run_verify(args: &VerifyArgs) -> anyhow::Result<bool> {
         &session,
         &verify::Options {
             http: !args.no_http,
+            front_end: crate::advice::FrontEnd::Cli,
         },
     )
     .await;

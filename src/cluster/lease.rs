@@ -3,7 +3,8 @@
 //! The holder renews it while running and releases it on exit; if the holder dies, the Lease
 //! expires after its duration and the next run takes over. A run by the same holder (the same
 //! unit: Juju runs one action at a time per unit, so a previous holder of that name is dead)
-//! takes over at once.
+//! takes over at once, and so does a run whose caller knows the holder is dead (the CLI checks for
+//! a process on its own host).
 
 use std::time::Duration;
 
@@ -50,6 +51,14 @@ pub struct LeaseGuard {
     name: String,
     holder: String,
     renewer: JoinHandle<()>,
+    taken_from: Option<String>,
+}
+
+impl LeaseGuard {
+    /// The live holder this Lease was taken from because the caller said it was gone.
+    pub fn taken_from(&self) -> Option<&str> {
+        self.taken_from.as_deref()
+    }
 }
 
 impl Drop for LeaseGuard {
@@ -95,7 +104,9 @@ impl Cluster {
             .filter(|h| h.expires_in_secs > 0))
     }
 
-    /// Takes the Lease for `holder`, renewing it every third of `duration` until released.
+    /// Takes the Lease for `holder`, renewing it every third of `duration` until released. An
+    /// unexpired Lease is taken over when its holder is `holder` itself or `gone(holder)` says
+    /// that holder no longer exists.
     ///
     /// # Errors
     /// [`LeaseError::Held`] if another live holder has it; [`LeaseError::Api`] otherwise.
@@ -105,7 +116,9 @@ impl Cluster {
         name: &str,
         holder: &str,
         duration: Duration,
+        gone: impl Fn(&str) -> bool,
     ) -> Result<LeaseGuard, LeaseError> {
+        let mut taken_from = None;
         let api: Api<Lease> = Api::namespaced(self.client.clone(), namespace);
         let object = format!("Lease {namespace}/{name}");
         let seconds = i32::try_from(duration.as_secs().max(1)).unwrap_or(i32::MAX);
@@ -153,7 +166,10 @@ impl Cluster {
                 if let Some(current) =
                     holder_of(&lease).filter(|h| h.expires_in_secs > 0 && h.holder != holder)
                 {
-                    return Err(held(current));
+                    if !gone(&current.holder) {
+                        return Err(held(current));
+                    }
+                    taken_from = Some(current.holder);
                 }
                 let transitions = lease
                     .spec
@@ -183,6 +199,7 @@ impl Cluster {
             name: name.into(),
             holder: holder.into(),
             renewer,
+            taken_from,
         })
     }
 }

@@ -66,6 +66,8 @@ pub enum Source {
 #[derive(Clone)]
 pub struct Cluster {
     client: kube::Client,
+    /// The API server's URL, for messages.
+    address: String,
 }
 
 impl Cluster {
@@ -89,9 +91,15 @@ impl Cluster {
             Source::InCluster => kube::Config::incluster()
                 .map_err(|e| Error::config(format!("cannot use the pod's service account: {e}")))?,
         };
+        let address = config.cluster_url.to_string().trim_end_matches('/').to_string();
         let client = kube::Client::try_from(config)
             .map_err(|e| Error::config(format!("cannot build the Kubernetes client: {e}")))?;
-        Ok(Self { client })
+        Ok(Self { client, address })
+    }
+
+    /// The API server's URL.
+    pub fn address(&self) -> &str {
+        &self.address
     }
 
     /// The underlying kube-rs client.

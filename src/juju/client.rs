@@ -6,7 +6,9 @@
 //!
 //! Reconnection: when the connection drops, calls in flight fail with a retryable
 //! [`Error::Disconnected`]; the next call reconnects and logs in again (re-negotiating facade
-//! versions), waiting out a backoff after failed attempts. Reads that change nothing
+//! versions). After a failed attempt, calls fail at once with its error until a backoff has
+//! passed: the client never sleeps on a caller's behalf, so the caller's own deadline rules
+//! (see [`ConnectionEvent`] for telling the operator). Reads that change nothing
 //! (`FullStatus`, `Get`, `GetCharmURLOrigin`, `CharmInfo`, `ListResources`, `ListCharmResources`,
 //! `ResolveCharms`) are retried once on a fresh connection when the drop hit them; writes never
 //! are, because the controller may have acted on them: the caller observes and decides.
@@ -23,7 +25,7 @@ use rustls::ClientConfig;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use tokio::sync::Mutex;
+use tokio::sync::{Mutex, broadcast};
 use tokio::time::Instant;
 
 use super::connect;
@@ -37,8 +39,12 @@ use super::model::{
 use super::rpc::{Failure, Rpc};
 use super::wire;
 
-/// Longest wait between two reconnection attempts.
-const MAX_RECONNECT_DELAY: Duration = Duration::from_secs(30);
+/// Longest wait between two reconnection attempts: short, so that a controller that comes back
+/// is used again within seconds.
+const MAX_RECONNECT_DELAY: Duration = Duration::from_secs(10);
+
+/// Connection events kept for a slow listener.
+const CONNECTION_EVENTS: usize = 64;
 
 /// The Go client's ping timeout (`api/apiclient.go` `pingTimeout`).
 const PING_TIMEOUT: Duration = Duration::from_secs(30);
@@ -52,7 +58,7 @@ pub struct ConnectOptions {
     pub ping_interval: Duration,
     /// Per-address bound on TCP connect, TLS and websocket handshakes.
     pub connect_timeout: Duration,
-    /// Wait after the first failed reconnection attempt; doubles per failure, up to 30 s.
+    /// Wait after the first failed reconnection attempt; doubles per failure, up to 10 s.
     pub reconnect_delay: Duration,
 }
 
@@ -79,6 +85,8 @@ struct Slot {
     current: Option<Arc<Connection>>,
     failures: u32,
     retry_at: Option<Instant>,
+    /// The failed attempt's error, returned to callers until `retry_at`.
+    last_error: Option<Error>,
 }
 
 /// A logged-in connection to one model, reconnecting on demand. Calls may run concurrently.
@@ -90,6 +98,8 @@ pub struct Client {
     /// A tokio mutex: reconnecting awaits while holding it, so concurrent callers share one
     /// reconnection instead of racing.
     slot: Mutex<Slot>,
+    /// Where [`ConnectionEvent`]s go.
+    events: broadcast::Sender<ConnectionEvent>,
 }
 
 impl fmt::Debug for Client {
@@ -131,7 +141,9 @@ impl Client {
                 current: Some(Arc::new(connection)),
                 failures: 0,
                 retry_at: None,
+                last_error: None,
             }),
+            events: broadcast::channel(CONNECTION_EVENTS).0,
         })
     }
 
@@ -394,45 +406,113 @@ impl Client {
     }
 
     /// The live connection, reconnecting (and logging in again) if it dropped.
+    ///
+    /// Never sleeps: while a failed attempt's backoff runs, callers get that attempt's error at
+    /// once and decide themselves when to call again (the engine's pause is bounded by its
+    /// deadline). The lock is held only while one reconnection is attempted — bounded by the
+    /// connect and call timeouts — so concurrent callers share that attempt instead of racing.
     async fn connection(&self) -> Result<Arc<Connection>> {
         let mut slot = self.slot.lock().await;
         if let Some(current) = &slot.current {
             if current.rpc.is_open() {
                 return Ok(current.clone());
             }
-            tracing::warn!(
-                "connection to the Juju controller lost ({}); reconnecting",
-                current
-                    .rpc
-                    .end_cause()
-                    .as_deref()
-                    .unwrap_or("unknown cause")
-            );
+            let cause = current
+                .rpc
+                .end_cause()
+                .as_deref()
+                .unwrap_or("unknown cause")
+                .to_string();
+            tracing::warn!("connection to the Juju controller lost ({cause}); reconnecting");
+            self.announce(ConnectionEvent::Lost {
+                address: current.login.address.clone(),
+                cause,
+            });
             slot.current = None;
         }
-        if let Some(at) = slot.retry_at {
-            tokio::time::sleep_until(at).await;
+        if let (Some(at), Some(error)) = (slot.retry_at, &slot.last_error) {
+            if Instant::now() < at {
+                return Err(error.clone());
+            }
         }
         match establish(&self.credentials, &self.options, &self.tls).await {
             Ok(connection) => {
                 let connection = Arc::new(connection);
+                if slot.failures > 0 || slot.last_error.is_some() {
+                    self.announce(ConnectionEvent::Restored {
+                        address: connection.login.address.clone(),
+                        attempts: slot.failures.saturating_add(1),
+                    });
+                }
                 slot.current = Some(connection.clone());
                 slot.failures = 0;
                 slot.retry_at = None;
+                slot.last_error = None;
                 Ok(connection)
             }
             Err(e) => {
                 slot.failures = slot.failures.saturating_add(1);
                 let delay = backoff(self.options.reconnect_delay, slot.failures);
                 slot.retry_at = Some(Instant::now() + delay);
+                slot.last_error = Some(e.clone());
                 tracing::warn!(
                     "reconnecting to the Juju controller failed ({e}); next attempt in {} s",
                     delay.as_secs_f64()
                 );
+                self.announce(ConnectionEvent::AttemptFailed {
+                    attempt: slot.failures,
+                    error: e.to_string(),
+                    next_in: delay,
+                });
                 Err(e)
             }
         }
     }
+
+    /// Tells whoever listens (nobody is fine) what happened to the connection.
+    fn announce(&self, event: ConnectionEvent) {
+        let _ = self.events.send(event);
+    }
+
+    /// Losses of the connection and reconnection attempts, as they happen. Events sent before
+    /// subscribing are not seen; a slow listener loses the oldest (the channel is bounded).
+    pub fn connection_events(&self) -> broadcast::Receiver<ConnectionEvent> {
+        self.events.subscribe()
+    }
+
+    /// The controller addresses this client tries, in order.
+    pub fn addresses(&self) -> &[String] {
+        &self.credentials.addresses
+    }
+}
+
+/// What happened to the connection to the controller: for the operator's eyes, since a lost
+/// connection otherwise shows only as a run that makes no progress.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConnectionEvent {
+    /// The connection dropped (noticed by the next call).
+    Lost {
+        /// The address it was connected to.
+        address: String,
+        /// Why, as the transport said.
+        cause: String,
+    },
+    /// A reconnection attempt failed; the next one is not made before `next_in`.
+    AttemptFailed {
+        /// Failed attempts in a row.
+        attempt: u32,
+        /// Every address tried and what each said.
+        error: String,
+        /// Backoff before the next attempt.
+        next_in: Duration,
+    },
+    /// Logged in again after a loss.
+    Restored {
+        /// The address now connected.
+        address: String,
+        /// Attempts it took.
+        attempts: u32,
+    },
 }
 
 /// Opens, logs in and starts pinging.

@@ -26,7 +26,7 @@ mod rpc;
 mod wire;
 
 pub use channel::CharmChannel;
-pub use client::{Client, ConnectOptions};
+pub use client::{Client, ConnectOptions, ConnectionEvent};
 pub use credentials::{Credentials, Password};
 pub use error::{Error, Result, code};
 pub use login::LoginInfo;

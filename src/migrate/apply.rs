@@ -1,7 +1,11 @@
-//! Making one change through the right port, with retries for what is worth retrying.
+//! Making one change through the right port, once.
+//!
+//! There is no retry loop here: a transient failure (connection lost, 429/5xx, `try again`) goes
+//! back to the reconcile loop, which counts it against the outage grace window, pauses within the
+//! run's deadline, observes again, and applies the change again only if the fact is still unmet —
+//! a write whose reply was lost may well have been made.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use crate::cluster;
 use crate::juju::{self, DeploySpec};
@@ -10,64 +14,60 @@ use crate::session::Session;
 
 use crate::observed::workload_kind;
 
-/// How many times a change is tried when the failure is transient (connection lost, 429/5xx,
-/// `try again`).
-const ATTEMPTS: u32 = 5;
+use super::outage::Port;
 
-/// A change that could not be made.
+/// A failed request to one of the two ports.
 #[derive(Debug, thiserror::Error)]
-pub(crate) enum ApplyError {
+pub(crate) enum PortError {
     /// Juju refused or failed.
-    #[error("{command}: {source}{}", fix_for_juju(.source))]
-    Juju {
-        /// The change, as a command.
-        command: String,
-        /// Juju's error.
-        source: juju::Error,
-    },
+    #[error(transparent)]
+    Juju(#[from] juju::Error),
     /// Kubernetes refused or failed.
-    #[error("{command}: {source}{}", fix_for_cluster(.source))]
-    Cluster {
-        /// The change, as a command.
-        command: String,
-        /// The API error.
-        source: cluster::Error,
-    },
+    #[error(transparent)]
+    Cluster(#[from] cluster::Error),
 }
 
-fn fix_for_juju(e: &juju::Error) -> &'static str {
-    match e.code() {
-        Some(juju::code::OPERATION_BLOCKED) => {
-            "; run `juju enable-command all`, then re-run migrate-to-ambient"
-        }
-        Some(juju::code::UNAUTHORIZED) => {
-            "; give the juju-credentials user admin access to the model, then re-run migrate-to-ambient"
-        }
-        _ if e.is_retryable() => {
-            "; the controller could not be reached reliably: re-run migrate-to-ambient to continue"
-        }
-        _ => "; fix the cause, then re-run migrate-to-ambient to continue",
-    }
-}
-
-fn fix_for_cluster(e: &cluster::Error) -> &'static str {
-    if e.is_forbidden() {
-        "; run `juju trust ckf-migrator --scope=cluster`, then re-run migrate-to-ambient"
-    } else {
-        "; fix the cause, then re-run migrate-to-ambient to continue"
-    }
-}
-
-enum Failure {
-    Juju(juju::Error),
-    Cluster(cluster::Error),
-}
-
-impl Failure {
-    fn is_retryable(&self) -> bool {
+impl PortError {
+    /// Worth observing again after a pause: the port may come back.
+    pub(crate) fn is_transient(&self) -> bool {
         match self {
-            Failure::Juju(e) => e.is_retryable(),
-            Failure::Cluster(e) => e.is_retryable(),
+            PortError::Juju(e) => e.is_retryable(),
+            PortError::Cluster(e) => e.is_retryable(),
+        }
+    }
+
+    /// Which port failed.
+    pub(crate) fn port(&self) -> Port {
+        match self {
+            PortError::Juju(_) => Port::Juju,
+            PortError::Cluster(_) => Port::Kubernetes,
+        }
+    }
+}
+
+/// A change that could not be made: the change as a command, and why.
+#[derive(Debug, thiserror::Error)]
+#[error("{command}: {source}")]
+pub(crate) struct ApplyError {
+    /// The change, as a command.
+    pub command: String,
+    /// The port's error.
+    pub source: PortError,
+}
+
+impl ApplyError {
+    /// What to do about it, before "then re-run": empty when re-running is the whole fix.
+    pub(crate) fn fix(&self, front_end: &crate::advice::FrontEnd) -> Option<String> {
+        match &self.source {
+            PortError::Juju(e) => match e.code() {
+                Some(juju::code::OPERATION_BLOCKED) => Some("run `juju enable-command all`".into()),
+                Some(juju::code::UNAUTHORIZED) => Some(
+                    "give the Juju user admin access to the model (`juju grant <user> admin <model>`)".into(),
+                ),
+                _ => None,
+            },
+            PortError::Cluster(e) if e.is_forbidden() => Some(front_end.cluster_access_fix()),
+            PortError::Cluster(_) => None,
         }
     }
 }
@@ -79,47 +79,15 @@ pub(crate) struct Learned {
     pub revision: i64,
 }
 
-/// Makes `change`, retrying transient failures with a growing pause.
-pub(crate) async fn apply(
-    session: &Session,
-    change: &Change,
-    pause: Duration,
-) -> Result<Option<Learned>, ApplyError> {
-    let mut wait = pause;
-    let mut attempt = 1;
-    loop {
-        match apply_once(session, change).await {
-            Ok(revision) => return Ok(revision),
-            Err(failure) if failure.is_retryable() && attempt < ATTEMPTS => {
-                let reason = match &failure {
-                    Failure::Juju(e) => e.to_string(),
-                    Failure::Cluster(e) => e.to_string(),
-                };
-                tracing::warn!(
-                    "{change}: {reason}; retrying in {:.1} s",
-                    wait.as_secs_f64()
-                );
-                tokio::time::sleep(wait).await;
-                wait = (wait * 2).min(Duration::from_secs(30));
-                attempt += 1;
-            }
-            Err(Failure::Juju(source)) => {
-                return Err(ApplyError::Juju {
-                    command: change.to_string(),
-                    source,
-                });
-            }
-            Err(Failure::Cluster(source)) => {
-                return Err(ApplyError::Cluster {
-                    command: change.to_string(),
-                    source,
-                });
-            }
-        }
-    }
+/// Makes `change`, once.
+pub(crate) async fn apply(session: &Session, change: &Change) -> Result<Option<Learned>, ApplyError> {
+    apply_once(session, change).await.map_err(|source| ApplyError {
+        command: change.to_string(),
+        source,
+    })
 }
 
-async fn apply_once(session: &Session, change: &Change) -> Result<Option<Learned>, Failure> {
+async fn apply_once(session: &Session, change: &Change) -> Result<Option<Learned>, PortError> {
     let juju = &session.juju;
     let trust = || BTreeMap::from([("trust".to_string(), "true".to_string())]);
     match change {
@@ -132,7 +100,7 @@ async fn apply_once(session: &Session, change: &Change) -> Result<Option<Learned
                 .cluster
                 .patch_config_map_data(namespace, name, data)
                 .await
-                .map_err(Failure::Cluster)?;
+                .map_err(PortError::Cluster)?;
         }
         Change::RolloutRestart {
             workload,
@@ -147,13 +115,13 @@ async fn apply_once(session: &Session, change: &Change) -> Result<Option<Learned
                     annotations,
                 )
                 .await
-                .map_err(Failure::Cluster)?;
+                .map_err(PortError::Cluster)?;
         }
         Change::RemoveApplication { application } => {
             match juju.destroy_application(application, false).await {
                 // Gone already: a retry after a lost reply, or someone else removed it.
                 Err(e) if e.is_not_found() => {}
-                other => other.map_err(Failure::Juju)?,
+                other => other.map_err(PortError::Juju)?,
             }
         }
         Change::Deploy {
@@ -175,7 +143,7 @@ async fn apply_once(session: &Session, change: &Change) -> Result<Option<Learned
                 // A retry after a lost reply: the first attempt went through. Its config and
                 // trust are checked by the next observation.
                 Err(e) if e.is_already_exists() => {}
-                other => other.map_err(Failure::Juju)?,
+                other => other.map_err(PortError::Juju)?,
             }
         }
         Change::Refresh {
@@ -186,11 +154,11 @@ async fn apply_once(session: &Session, change: &Change) -> Result<Option<Learned
             let outcome = juju
                 .refresh(application, &channel.to_string())
                 .await
-                .map_err(Failure::Juju)?;
+                .map_err(PortError::Juju)?;
             if *with_trust {
                 juju.set_config(application, &trust())
                     .await
-                    .map_err(Failure::Juju)?;
+                    .map_err(PortError::Juju)?;
             }
             return Ok(outcome.to_revision.map(|revision| Learned {
                 application: application.clone(),
@@ -203,15 +171,15 @@ async fn apply_once(session: &Session, change: &Change) -> Result<Option<Learned
         } => juju
             .set_config(application, values)
             .await
-            .map_err(Failure::Juju)?,
+            .map_err(PortError::Juju)?,
         Change::SetTrust { application } => juju
             .set_config(application, &trust())
             .await
-            .map_err(Failure::Juju)?,
+            .map_err(PortError::Juju)?,
         Change::Relate { a, b } => {
             juju.add_relation(&a.to_string(), &b.to_string())
                 .await
-                .map_err(Failure::Juju)?;
+                .map_err(PortError::Juju)?;
         }
     }
     Ok(None)

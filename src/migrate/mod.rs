@@ -8,22 +8,31 @@
 //! the lease, the backup, and one reconcile loop per phase (`reconcile`), then verify.
 
 mod apply;
+mod attempts;
 mod backup;
+pub mod holder;
+pub mod interrupt;
 mod observe;
+mod outage;
 mod preflight;
 mod reconcile;
 mod report;
+pub mod signals;
 
 pub use backup::BACKUP_LABEL;
-pub use report::{Event, Events, Outcome, Report};
+pub use interrupt::{Interrupt, Interrupter};
+pub use outage::DEFAULT_GRACE as DEFAULT_OUTAGE_GRACE;
+pub use report::{Event, Events, Outcome, Report, human_duration};
 
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
+use crate::advice::{self, FrontEnd};
 use crate::plan::{FactState, Needs, Params, Plan, Platform, RunMemory};
 use crate::session::Session;
 use crate::verify;
 
+use attempts::{Attempts, Cut, ReadError};
 use reconcile::{Run, Stop, judge};
 
 /// Default bound on changes applied at once inside a phase.
@@ -62,6 +71,13 @@ pub struct Options {
     pub verify: bool,
     /// Longest silence while waiting: a [`Event::Waiting`] is repeated at least this often.
     pub heartbeat: Duration,
+    /// How long an unreachable Juju controller or Kubernetes API is waited for before the run
+    /// stops (it resumes when re-run).
+    pub outage_grace: Duration,
+    /// A request to stop at a safe point (SIGINT, SIGTERM).
+    pub interrupt: Interrupt,
+    /// Which front end runs the engine: advice is rendered in its syntax.
+    pub front_end: FrontEnd,
 }
 
 impl Default for Options {
@@ -79,32 +95,140 @@ impl Default for Options {
             lease_duration: Duration::from_secs(60),
             verify: true,
             heartbeat: HEARTBEAT,
+            outage_grace: outage::DEFAULT_GRACE,
+            interrupt: Interrupt::never(),
+            front_end: FrontEnd::Cli,
         }
     }
+}
+
+/// The command that runs the migration again with the same parameters, in the front end's syntax.
+pub fn resume_command(options: &Options) -> advice::Command {
+    let platform = options.platform.as_str();
+    let mut params = Vec::new();
+    if options.platform != Platform::Auto {
+        params.push(advice::param("platform", platform));
+    }
+    if options.restart_workloads {
+        params.push(advice::param("restart-workloads", "true"));
+    }
+    if options.allow_serverless_loss {
+        params.push(advice::param("allow-serverless-loss", "true"));
+    }
+    options.front_end.command("migrate-to-ambient", &params)
 }
 
 /// Runs the migration and says how it went. Never panics on bad input; every failure is a
 /// [`Outcome::Failed`] naming the step and the fix.
 pub async fn run(session: &Session, options: &Options, events: &Events) -> Report {
     let started = Instant::now();
-    let fail = |step: &str, error: String| Report::failed(step, error, started.elapsed());
     let plan = match Plan::builtin() {
         Ok(plan) => plan,
-        Err(e) => return fail("plan", e.to_string()),
+        Err(e) => return Report::failed("plan", e.to_string(), started.elapsed()),
     };
+    let mut attempts = Attempts::new(
+        options,
+        events,
+        started,
+        session.juju_address(),
+        session.kubernetes_address(),
+    );
+    let watcher = tell_connection_events(session, events);
+    let report = run_with(session, options, events, &plan, &mut attempts, started).await;
+    watcher.abort();
+    match report {
+        Ok(report) => report,
+        Err(stop) => stopped_report(stop, options, Report::empty(started.elapsed())),
+    }
+}
 
-    events.note("preflight: checking credentials, model, channels, trust, platform, InferenceServices, lease");
-    let status = match session.juju.full_status().await {
-        Ok(status) => status,
-        Err(e) => return fail("preflight", format!("reading the model: {e}")),
+/// `report` as a run that stopped: where, why, and the command that resumes it.
+fn stopped_report(stop: Stop, options: &Options, mut report: Report) -> Report {
+    report.outcome = Outcome::Failed {
+        step: stop.step,
+        error: format!(
+            "{}; nothing is lost: re-run {} to continue where this run stopped",
+            stop.error.trim_end_matches("; nothing is lost"),
+            resume_command(options)
+        ),
     };
-    let findings = preflight::run(session, &plan, options, &status).await;
+    report.interrupted = stop.interrupted;
+    report
+}
+
+/// Forwards the Juju client's connection events to the operator while the run lasts.
+fn tell_connection_events(session: &Session, events: &Events) -> tokio::task::JoinHandle<()> {
+    use crate::juju::ConnectionEvent;
+    let mut rx = session.juju.connection_events();
+    let events = events.clone();
+    tokio::spawn(async move {
+        while let Ok(event) = rx.recv().await {
+            events.warn(match event {
+                ConnectionEvent::Lost { address, cause } => {
+                    format!("connection to the Juju controller at {address} lost: {cause}; reconnecting")
+                }
+                ConnectionEvent::AttemptFailed {
+                    attempt,
+                    error,
+                    next_in,
+                } => format!(
+                    "reconnection attempt {attempt} failed: {error}; next attempt in {:.0} s",
+                    next_in.as_secs_f64().ceil()
+                ),
+                ConnectionEvent::Restored { address, attempts } => format!(
+                    "reconnected to the Juju controller at {address} (attempt {attempts})"
+                ),
+            });
+        }
+    })
+}
+
+fn cut_stop(step: &str, cut: Cut, doing: &str, options: &Options) -> Stop {
+    Stop::cut(step, cut, doing, options.timeout.as_secs() / 60)
+}
+
+/// The stop for a read that gave up at `step` while `doing` something.
+fn read_failed<'o, E: std::fmt::Display>(
+    step: &'o str,
+    doing: &'o str,
+    options: &'o Options,
+) -> impl Fn(ReadError<E>) -> Stop + 'o {
+    move |e| match e {
+        ReadError::Failed(e) => Stop::new(step, format!("{doing}: {e}")),
+        ReadError::Cut(cut) => cut_stop(step, cut, doing, options),
+    }
+}
+
+async fn run_with(
+    session: &Session,
+    options: &Options,
+    events: &Events,
+    plan: &Plan,
+    attempts: &mut Attempts<'_>,
+    started: Instant,
+) -> Result<Report, Stop> {
+    events.note("preflight: checking credentials, model, channels, trust, platform, InferenceServices, lease");
+    let status = attempts
+        .read(|| session.juju.full_status())
+        .await
+        .map_err(read_failed("preflight", "reading the model", options))?;
+    let findings = preflight::run(session, plan, options, &status).await;
     for note in &findings.notes {
         events.note(format!("preflight: {note}"));
     }
     let platform = match (findings.failures.is_empty(), findings.platform) {
         (true, Some(platform)) => platform,
-        _ => return fail("preflight", findings.failures.join("; ")),
+        _ => {
+            return Ok(Report::failed(
+                "preflight",
+                format!(
+                    "{}; nothing was changed: fix this, then run {}",
+                    findings.failures.join("; "),
+                    resume_command(options)
+                ),
+                started.elapsed(),
+            ));
+        }
     };
     let resolved = match plan.resolve(Params {
         model: session.model_name.clone(),
@@ -112,14 +236,14 @@ pub async fn run(session: &Session, options: &Options, events: &Events) -> Repor
         restart_workloads: options.restart_workloads,
     }) {
         Ok(resolved) => resolved,
-        Err(e) => return fail("plan", e.to_string()),
+        Err(e) => return Ok(Report::failed("plan", e.to_string(), started.elapsed())),
     };
 
     let everything = Needs::of(&resolved.plan.phases);
-    let observed = match observe::observe(session, &resolved.plan, &everything).await {
-        Ok(observed) => observed,
-        Err(e) => return fail("observe", format!("{e}; re-run migrate-to-ambient")),
-    };
+    let observed = attempts
+        .read(|| observe::observe(session, &resolved.plan, &everything))
+        .await
+        .map_err(read_failed("observe", "observing the model and the cluster", options))?;
     let total = resolved.plan.phases.len();
     let verdicts: Vec<Vec<FactState>> = resolved
         .plan
@@ -135,6 +259,7 @@ pub async fn run(session: &Session, options: &Options, events: &Events) -> Repor
             _ => None,
         })
         .collect();
+    let leftovers = sidecar_warnings(&resolved, &observed, options);
 
     if options.dry_run {
         let mut planned = Vec::new();
@@ -157,20 +282,21 @@ pub async fn run(session: &Session, options: &Options, events: &Events) -> Repor
                 planned.extend(commands);
             }
         }
+        for warning in &leftovers {
+            events.warn(warning.clone());
+        }
         let outcome = if planned.is_empty() {
             Outcome::AlreadyMigrated
         } else {
             Outcome::Planned
         };
-        return Report {
+        return Ok(Report {
             outcome,
-            applied: Vec::new(),
             skipped: skipped.into_iter().collect(),
             planned,
-            duration: started.elapsed(),
-            backup: None,
-            verify: None,
-        };
+            warnings: leftovers,
+            ..Report::empty(started.elapsed())
+        });
     }
 
     let all_done = verdicts
@@ -179,90 +305,146 @@ pub async fn run(session: &Session, options: &Options, events: &Events) -> Repor
         .all(|s| matches!(s, FactState::Done | FactState::Skipped(_)));
     if all_done {
         events.note("every fact of the plan already holds: nothing to do");
-        return Report {
+        return Ok(Report {
             outcome: Outcome::AlreadyMigrated,
-            applied: Vec::new(),
             skipped: skipped.into_iter().collect(),
-            planned: Vec::new(),
-            duration: started.elapsed(),
-            backup: None,
-            verify: None,
-        };
+            ..Report::empty(started.elapsed())
+        });
     }
 
-    let lease = match session
-        .cluster
-        .acquire_lease(
+    let lease = match attempts
+        .bounded(session.cluster.acquire_lease(
             &session.model_name,
             LEASE_NAME,
             &options.holder,
             options.lease_duration,
-        )
+            |holder| holder::is_gone(holder, &options.holder),
+        ))
         .await
     {
-        Ok(lease) => lease,
-        Err(e) => return fail("preflight", e.to_string()),
+        Ok(Ok(lease)) => lease,
+        Ok(Err(e)) => {
+            return Ok(Report::failed(
+                "preflight",
+                format!("{e}; nothing was changed"),
+                started.elapsed(),
+            ));
+        }
+        Err(cut) => return Err(cut_stop("preflight", cut, "taking the Lease", options)),
     };
-    let mut report = migrate(session, &resolved, options, events, &verdicts, started).await;
-    if let Err(e) = lease.release().await {
-        tracing::warn!("{e}; the Lease expires on its own");
+    if let Some(previous) = lease.taken_from() {
+        events.warn(format!(
+            "took over Lease {}/{LEASE_NAME} from {previous}, a process on this host that no longer exists",
+            session.model_name
+        ));
     }
+    let outcome = migrate(session, &resolved, attempts, &verdicts, started).await;
+    // Bounded: a Kubernetes API that is gone must not keep an interrupted run alive.
+    match tokio::time::timeout(interrupt::IN_FLIGHT_GRACE, lease.release()).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::warn!("{e}; the Lease expires on its own"),
+        Err(_) => tracing::warn!("releasing the Lease timed out; it expires on its own"),
+    }
+    let mut report = outcome?;
     report.duration = started.elapsed();
-    report
+    Ok(report)
+}
+
+/// Workloads in profile namespaces that will keep their sidecars after this run, and what to
+/// pass so they do not: said before the first change, so that `incomplete` is no surprise.
+fn sidecar_warnings(
+    resolved: &crate::plan::Resolved,
+    observed: &crate::plan::Observed,
+    options: &Options,
+) -> Vec<String> {
+    if options.restart_workloads {
+        return Vec::new();
+    }
+    let Some(inventory) = &observed.cluster.sidecars else {
+        return Vec::new();
+    };
+    let leftovers: Vec<String> = resolved
+        .plan
+        .phases
+        .iter()
+        .flat_map(|p| &p.facts)
+        .filter_map(|f| match &f.kind {
+            crate::plan::FactKind::SidecarsRecycled { workloads } => Some(workloads),
+            _ => None,
+        })
+        .flat_map(|workloads| crate::plan::sidecar_leftovers(resolved, workloads, inventory))
+        .collect();
+    if leftovers.is_empty() {
+        return Vec::new();
+    }
+    let mut with_restart = options.clone();
+    with_restart.restart_workloads = true;
+    vec![format!(
+        "{} workload{} will keep {} istio-proxy sidecar{} after this run and verify will fail no-sidecars: {}; to restart them as part of the migration run {}",
+        leftovers.len(),
+        if leftovers.len() == 1 { "" } else { "s" },
+        if leftovers.len() == 1 { "its" } else { "their" },
+        if leftovers.len() == 1 { "" } else { "s" },
+        leftovers.join("; "),
+        resume_command(&with_restart)
+    )]
 }
 
 /// The changing part of a run, under the lease.
 async fn migrate(
     session: &Session,
     resolved: &crate::plan::Resolved,
-    options: &Options,
-    events: &Events,
+    attempts: &mut Attempts<'_>,
     verdicts: &[Vec<FactState>],
     started: Instant,
-) -> Report {
+) -> Result<Report, Stop> {
+    let options = attempts.options;
+    let events = attempts.events;
     let mut backup = None;
     let needs_changes = verdicts
         .iter()
         .flatten()
         .any(|s| matches!(s, FactState::Unmet(_)));
     if needs_changes {
-        let status = match session.juju.full_status().await {
+        let status = match attempts.read(|| session.juju.full_status()).await {
             Ok(status) => status,
-            Err(e) => {
-                return Report::failed(
+            Err(ReadError::Failed(e)) => {
+                return Ok(Report::failed(
                     "backup",
-                    format!("reading the model: {e}; re-run migrate-to-ambient"),
+                    format!("reading the model: {e}; nothing was changed"),
                     started.elapsed(),
-                );
+                ));
+            }
+            Err(ReadError::Cut(cut)) => {
+                return Err(cut_stop("backup", cut, "reading the model for the backup", options));
             }
         };
-        match backup::write(session, &status, options.concurrency).await {
-            Ok(name) => {
+        match attempts
+            .bounded(backup::write(session, &status, options.concurrency))
+            .await
+        {
+            Ok(Ok(name)) => {
                 events.note(format!(
                     "backup: model state saved in ConfigMap {}/{name}",
                     session.model_name
                 ));
                 backup = Some(name);
             }
-            Err(e) => {
-                return Report::failed(
+            Ok(Err(e)) => {
+                return Ok(Report::failed(
                     "backup",
                     format!("{e}; nothing was changed"),
                     started.elapsed(),
-                );
+                ));
             }
+            Err(cut) => return Err(cut_stop("backup", cut, "writing the backup", options)),
         }
     }
 
     let mut run = Run {
         session,
         resolved,
-        options,
-        events,
-        // A timeout too large to add means "no deadline" in practice.
-        deadline: started
-            .checked_add(options.timeout)
-            .unwrap_or(started + Duration::from_secs(100 * 365 * 24 * 3600)),
+        attempts,
         memory: RunMemory::default(),
         applied: Vec::new(),
         skipped: BTreeSet::new(),
@@ -276,34 +458,85 @@ async fn migrate(
         }
     }
     let mut report = Report {
-        outcome: match stopped {
-            Some(Stop { step, error }) => Outcome::Failed { step, error },
-            None => Outcome::Migrated,
-        },
         applied: run.applied,
         skipped: run.skipped.into_iter().collect(),
-        planned: Vec::new(),
-        duration: started.elapsed(),
         backup,
-        verify: None,
+        ..Report::empty(started.elapsed())
     };
-    if report.outcome == Outcome::Migrated && options.verify {
-        events.note("verify: checking the result");
-        let verification = verify::run(session, &verify::Options::default()).await;
-        let summary = verification.summary();
-        events.note(format!(
-            "verify: {} ({} passed, {} warnings, {} failed{})",
-            summary.result(),
-            summary.passed,
-            summary.warnings,
-            summary.failed.len(),
-            if summary.failed.is_empty() {
-                String::new()
-            } else {
-                format!(": {}", summary.failed.join(", "))
-            }
-        ));
-        report.verify = Some(summary);
+    if let Some(stop) = stopped {
+        // Keep what was applied and the backup's name in the failure report.
+        return Ok(stopped_report(stop, options, report));
     }
-    report
+    if !options.verify {
+        report.outcome = Outcome::Migrated;
+        return Ok(report);
+    }
+    events.note("verify: checking the result");
+    let verification = match attempts
+        .bounded(verify::run(
+            session,
+            &verify::Options {
+                front_end: options.front_end.clone(),
+                ..verify::Options::default()
+            },
+        ))
+        .await
+    {
+        Ok(verification) => verification,
+        Err(cut) => return Err(cut_stop("verify", cut, "verifying the result", options)),
+    };
+    let summary = verification.summary();
+    events.note(format!(
+        "verify: {} ({} passed, {} warnings, {} failed{})",
+        summary.result(),
+        summary.passed,
+        summary.warnings,
+        summary.failed.len(),
+        if summary.failed.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", summary.failed.join(", "))
+        }
+    ));
+    report.outcome = if summary.failed.is_empty() {
+        Outcome::Migrated
+    } else {
+        incomplete(&verification, options)
+    };
+    report.verify = Some(summary);
+    Ok(report)
+}
+
+/// Every change is made but verify fails: which checks, why, and what to run.
+fn incomplete(verification: &verify::Report, options: &Options) -> Outcome {
+    let failing: Vec<(String, String)> = verification
+        .checks
+        .iter()
+        .filter_map(|c| match &c.verdict {
+            verify::Verdict::Fail(why) => Some((c.name.clone(), why.clone())),
+            _ => None,
+        })
+        .collect();
+    let mut error = format!(
+        "every change of the plan is made, but verify fails {} check{}: {}",
+        failing.len(),
+        if failing.len() == 1 { "" } else { "s" },
+        failing
+            .iter()
+            .map(|(name, why)| format!("{name}: {why}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    );
+    if !options.restart_workloads && failing.iter().any(|(name, _)| name == "no-sidecars") {
+        let mut with_restart = options.clone();
+        with_restart.restart_workloads = true;
+        error.push_str(&format!(
+            "; run {} to restart the workloads that keep sidecars",
+            resume_command(&with_restart)
+        ));
+    }
+    Outcome::Incomplete {
+        failed: failing.into_iter().map(|(name, _)| name).collect(),
+        error,
+    }
 }

@@ -7,6 +7,8 @@ use futures::future::try_join_all;
 
 use crate::plan::{self, LegacyObject, Lookup, Needs, Observed, Plan, ProfileNamespace};
 use crate::session::Session;
+
+use super::outage::{Port, Transient};
 use crate::{cluster, juju};
 
 /// A failed read.
@@ -27,6 +29,22 @@ impl ObserveError {
             ObserveError::Juju(e) => e.is_retryable(),
             ObserveError::Cluster(e) => e.is_retryable(),
         }
+    }
+
+}
+
+impl Transient for ObserveError {
+    fn is_transient(&self) -> bool {
+        self.is_retryable()
+    }
+    fn port(&self) -> Port {
+        match self {
+            ObserveError::Juju(_) => Port::Juju,
+            ObserveError::Cluster(_) => Port::Kubernetes,
+        }
+    }
+    fn ports() -> &'static [Port] {
+        &[Port::Juju, Port::Kubernetes]
     }
 }
 

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::advice::{self, FrontEnd};
 use crate::juju::ModelStatus;
 use crate::plan::{self, Channel, FactKind, Lookup, Plan, Platform};
 use crate::session::Session;
@@ -45,7 +46,12 @@ impl Substrate {
 }
 
 /// Decides the platform: `auto` from the nodes; an explicit choice must not contradict them.
-pub(crate) fn decide_platform(asked: Platform, seen: Substrate) -> Result<Platform, String> {
+pub(crate) fn decide_platform(
+    asked: Platform,
+    seen: Substrate,
+    front_end: &FrontEnd,
+) -> Result<Platform, String> {
+    let pass = |value: &str| front_end.param(advice::param("platform", value));
     let detected = match (seen.microk8s, seen.canonical_k8s) {
         (true, _) => Some(Platform::Microk8s),
         (false, true) => Some(Platform::CanonicalK8s),
@@ -53,13 +59,16 @@ pub(crate) fn decide_platform(asked: Platform, seen: Substrate) -> Result<Platfo
     };
     match (asked, detected) {
         (Platform::Auto, Some(platform)) => Ok(platform),
-        (Platform::Auto, None) => Err(
-            "the nodes show neither MicroK8s (label microk8s.io/cluster=true) nor Canonical Kubernetes (label k8sd.io/role, ConfigMap kube-system/cilium-config): pass platform=<k3s|k3d|gke|minikube|none|microk8s|canonical-k8s>"
-                .into(),
-        ),
+        (Platform::Auto, None) => Err(format!(
+            "the nodes show neither MicroK8s (label microk8s.io/cluster=true) nor Canonical Kubernetes (label k8sd.io/role, ConfigMap kube-system/cilium-config): pass {}",
+            pass("<k3s|k3d|gke|minikube|none|microk8s|canonical-k8s>")
+        )),
         (asked, Some(detected)) if asked != detected => Err(format!(
-            "platform={asked} contradicts the nodes, which show {}: pass platform={detected} or platform=auto",
-            if detected == Platform::Microk8s { "MicroK8s" } else { "Canonical Kubernetes" }
+            "{} contradicts the nodes, which show {}: pass {} or {}",
+            pass(asked.as_str()),
+            if detected == Platform::Microk8s { "MicroK8s" } else { "Canonical Kubernetes" },
+            pass(detected.as_str()),
+            pass("auto")
         )),
         (asked, _) => Ok(asked),
     }
@@ -161,7 +170,7 @@ pub(crate) async fn run(
         Ok(true) => match cluster.node_labels().await {
             Ok(nodes) => {
                 let cilium = cluster.config_map_data("kube-system", "cilium-config").await.map(|d| d.is_some()).unwrap_or(false);
-                match decide_platform(options.platform, Substrate::from_nodes(&nodes, cilium)) {
+                match decide_platform(options.platform, Substrate::from_nodes(&nodes, cilium), &options.front_end) {
                     Ok(platform) => {
                         if options.platform == Platform::Auto {
                             findings.notes.push(format!("platform: detected {platform} from the nodes"));
@@ -202,7 +211,10 @@ pub(crate) async fn run(
                     ));
                 } else {
                     findings.failures.push(format!(
-                        "these Serverless InferenceServices stop serving when Knative is removed: {list}; export them and re-create them in RawDeployment mode after the migration, or pass allow-serverless-loss=true"
+                        "these Serverless InferenceServices stop serving when Knative is removed: {list}; export them and re-create them in RawDeployment mode after the migration, or pass {}",
+                        options
+                            .front_end
+                            .param(advice::param("allow-serverless-loss", "true"))
                     ));
                 }
             }
@@ -213,6 +225,12 @@ pub(crate) async fn run(
     }
 
     match cluster.lease_holder(model, LEASE_NAME).await {
+        Ok(Some(holder)) if super::holder::is_gone(&holder.holder, &options.holder) => {
+            findings.notes.push(format!(
+                "Lease {model}/{LEASE_NAME} is held by {}, a process on this host that no longer exists: taking it over",
+                holder.holder
+            ));
+        }
         Ok(Some(holder)) if holder.holder != options.holder => findings.failures.push(format!(
             "another migration is running (Lease {model}/{LEASE_NAME} held by {}, expiring in {} s unless renewed): wait for it to finish",
             holder.holder, holder.expires_in_secs
@@ -226,6 +244,12 @@ pub(crate) async fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn charm() -> FrontEnd {
+        FrontEnd::Charm {
+            unit: "ckf-migrator/0".into(),
+        }
+    }
 
     const MICROK8S: Substrate = Substrate {
         microk8s: true,
@@ -243,40 +267,40 @@ mod tests {
     #[test]
     fn auto_detects_microk8s_and_canonical_k8s() {
         assert_eq!(
-            decide_platform(Platform::Auto, MICROK8S),
+            decide_platform(Platform::Auto, MICROK8S, &charm()),
             Ok(Platform::Microk8s)
         );
         assert_eq!(
-            decide_platform(Platform::Auto, CANONICAL),
+            decide_platform(Platform::Auto, CANONICAL, &charm()),
             Ok(Platform::CanonicalK8s)
         );
     }
 
     #[test]
     fn auto_on_an_unknown_substrate_asks_for_the_platform() {
-        let err = decide_platform(Platform::Auto, UNKNOWN).unwrap_err();
+        let err = decide_platform(Platform::Auto, UNKNOWN, &charm()).unwrap_err();
         assert!(err.contains("pass platform="), "{err}");
     }
 
     #[test]
     fn an_explicit_platform_contradicting_the_nodes_stops() {
-        let err = decide_platform(Platform::Microk8s, CANONICAL).unwrap_err();
+        let err = decide_platform(Platform::Microk8s, CANONICAL, &charm()).unwrap_err();
         assert_eq!(
             err,
             "platform=microk8s contradicts the nodes, which show Canonical Kubernetes: pass platform=canonical-k8s or platform=auto"
         );
-        assert!(decide_platform(Platform::K3s, MICROK8S).is_err());
+        assert!(decide_platform(Platform::K3s, MICROK8S, &charm()).is_err());
         assert!(
-            decide_platform(Platform::None, CANONICAL).is_err(),
+            decide_platform(Platform::None, CANONICAL, &charm()).is_err(),
             "none would skip the Cilium settings Canonical K8s needs"
         );
     }
 
     #[test]
     fn an_explicit_platform_the_nodes_cannot_confirm_is_trusted() {
-        assert_eq!(decide_platform(Platform::Gke, UNKNOWN), Ok(Platform::Gke));
+        assert_eq!(decide_platform(Platform::Gke, UNKNOWN, &charm()), Ok(Platform::Gke));
         assert_eq!(
-            decide_platform(Platform::Microk8s, MICROK8S),
+            decide_platform(Platform::Microk8s, MICROK8S, &charm()),
             Ok(Platform::Microk8s)
         );
     }

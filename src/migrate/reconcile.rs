@@ -2,11 +2,15 @@
 //! wait until every fact is done — or a fact says stop, or the deadline passes.
 //!
 //! A change is applied at most once per run: while the model catches up, its fact reads as still
-//! unmet, and that is waited on, not re-applied. Changes run concurrently up to the run's bound,
+//! unmet, and that is waited on, not re-applied — unless its request failed transiently (the
+//! reply was lost, the port was down): then the next observation decides whether it is still
+//! needed. Every request and every pause is bounded by [`Attempts`]: the deadline, the outage
+//! grace window, an interrupt. Changes run concurrently up to the run's bound,
 //! and changes to the same subject (one application, one relation) never run at the same time.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::{Duration, Instant};
+use std::pin::pin;
+use std::time::Instant;
 
 use futures::stream::{self, StreamExt};
 
@@ -16,24 +20,58 @@ use crate::plan::{
 };
 use crate::session::Session;
 
-use super::apply::{Learned, apply, remember};
+use super::apply::{ApplyError, Learned, apply, remember};
+use super::attempts::{Attempts, Cut, ReadError};
+use super::interrupt::IN_FLIGHT_GRACE;
 use super::observe::observe;
-use super::{Event, Events, Options};
+use super::report::human_duration;
+use super::Event;
 
-/// Why a phase did not complete: where, and one sentence with the fix.
+/// Why a phase did not complete: where, and one sentence with the fix (the caller adds the
+/// command that resumes).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Stop {
     pub step: String,
     pub error: String,
+    /// The signal that stopped the run, when it was interrupted.
+    pub interrupted: Option<String>,
+}
+
+impl Stop {
+    pub(crate) fn new(step: impl Into<String>, error: impl Into<String>) -> Self {
+        Self {
+            step: step.into(),
+            error: error.into(),
+            interrupted: None,
+        }
+    }
+
+    /// The stop a [`Cut`] calls for at `step`, `doing` what (for the operator).
+    pub(crate) fn cut(step: impl Into<String>, cut: Cut, doing: &str, timeout_minutes: u64) -> Self {
+        let step = step.into();
+        match cut {
+            Cut::Interrupted(signal) => Self {
+                error: format!(
+                    "interrupted by {signal} while {doing}; changes already sent were given {} s to finish and the Lease was released",
+                    IN_FLIGHT_GRACE.as_secs()
+                ),
+                step,
+                interrupted: Some(signal),
+            },
+            Cut::Deadline => Self::new(
+                step,
+                format!("timed out after {timeout_minutes} min while {doing}"),
+            ),
+            Cut::Outage(why) => Self::new(step, why),
+        }
+    }
 }
 
 /// The state one run carries from phase to phase.
-pub(crate) struct Run<'a> {
+pub(crate) struct Run<'a, 'r, 'o> {
     pub session: &'a Session,
     pub resolved: &'a Resolved,
-    pub options: &'a Options,
-    pub events: &'a Events,
-    pub deadline: Instant,
+    pub attempts: &'r mut Attempts<'o>,
     pub memory: RunMemory,
     /// Every change applied, as commands.
     pub applied: Vec<String>,
@@ -55,11 +93,23 @@ pub(crate) fn judge(
         .collect()
 }
 
-impl Run<'_> {
+/// What one batch of changes came to.
+struct Batch {
+    /// Changes that could not be made and will not be by waiting.
+    failures: Vec<ApplyError>,
+    /// Commands whose request failed transiently: to be re-evaluated after a pause.
+    unsettled: Vec<String>,
+}
+
+impl Run<'_, '_, '_> {
     fn skip(&mut self, reason: String) {
         if self.skipped.insert(reason.clone()) {
-            self.events.emit(Event::Skipped { reason });
+            self.attempts.events.emit(Event::Skipped { reason });
         }
+    }
+
+    fn timeout_minutes(&self) -> u64 {
+        self.attempts.options.timeout.as_secs() / 60
     }
 
     /// Runs one phase to completion.
@@ -69,15 +119,12 @@ impl Run<'_> {
         total: usize,
         phase: &Phase,
     ) -> Result<(), Stop> {
-        self.events.emit(Event::PhaseStarted {
+        self.attempts.events.emit(Event::PhaseStarted {
             index,
             total,
             name: phase.name.clone(),
         });
-        let stop = |error: String| Stop {
-            step: phase.name.clone(),
-            error,
-        };
+        let step = phase.name.clone();
         let needs = Needs::of([phase]);
         let mut applied: BTreeSet<String> = BTreeSet::new();
         let mut running: BTreeMap<usize, (Instant, Vec<String>)> = BTreeMap::new();
@@ -85,21 +132,25 @@ impl Run<'_> {
         let mut waiting_since: Option<Instant> = None;
         let mut last_said = Instant::now();
         loop {
-            let observed = match observe(self.session, &self.resolved.plan, &needs).await {
+            let doing = if last_pending.is_empty() {
+                format!("observing phase {index}/{total} {}", phase.name)
+            } else {
+                format!("waiting for {last_pending}")
+            };
+            let (session, plan) = (self.session, &self.resolved.plan);
+            let observed = match self.attempts.read(|| observe(session, plan, &needs)).await {
                 Ok(observed) => observed,
-                Err(e) if e.is_retryable() && Instant::now() < self.deadline => {
-                    tracing::warn!("{e}; trying again");
-                    self.pause().await;
-                    continue;
+                Err(ReadError::Failed(e)) => return Err(Stop::new(&step, e.to_string())),
+                Err(ReadError::Cut(cut)) => {
+                    return Err(Stop::cut(&step, cut, &doing, self.timeout_minutes()));
                 }
-                Err(e) => return Err(stop(format!("{e}; re-run migrate-to-ambient to continue"))),
             };
             let states = judge(self.resolved, phase, &observed, &self.memory);
 
             if let Some(FactState::Stopped(why)) =
                 states.iter().find(|s| matches!(s, FactState::Stopped(_)))
             {
-                return Err(stop(why.clone()));
+                return Err(Stop::new(&step, why.clone()));
             }
             for (i, state) in states.iter().enumerate() {
                 match state {
@@ -107,7 +158,7 @@ impl Run<'_> {
                     FactState::Done => {
                         if let Some((started, commands)) = running.remove(&i) {
                             for command in commands {
-                                self.events.emit(Event::ChangeFinished {
+                                self.attempts.events.emit(Event::ChangeFinished {
                                     command,
                                     elapsed: started.elapsed(),
                                 });
@@ -129,6 +180,14 @@ impl Run<'_> {
                 .filter(|(_, c)| !applied.contains(&c.to_string()))
                 .collect();
             if !batch.is_empty() {
+                if let Some(signal) = self.attempts.options.interrupt.reason() {
+                    return Err(Stop::cut(
+                        &step,
+                        Cut::Interrupted(signal),
+                        &format!("about to start phase {index}/{total} {}", phase.name),
+                        self.timeout_minutes(),
+                    ));
+                }
                 for (i, change) in &batch {
                     let command = change.to_string();
                     applied.insert(command.clone());
@@ -138,9 +197,30 @@ impl Run<'_> {
                         .1
                         .push(command);
                 }
-                self.apply_all(batch.into_iter().map(|(_, c)| c).collect())
-                    .await
-                    .map_err(stop)?;
+                let outcome = self
+                    .apply_all(batch.into_iter().map(|(_, c)| c).collect(), &step)
+                    .await?;
+                if let Some(first) = outcome.failures.first() {
+                    let more = outcome.failures.len() - 1;
+                    let fix = first
+                        .fix(&self.attempts.options.front_end)
+                        .map(|f| format!("; {f}"))
+                        .unwrap_or_default();
+                    let others = if more > 0 {
+                        format!(" (and {more} more failed change{})", if more == 1 { "" } else { "s" })
+                    } else {
+                        String::new()
+                    };
+                    return Err(Stop::new(&step, format!("{first}{others}{fix}")));
+                }
+                if !outcome.unsettled.is_empty() {
+                    // The request may or may not have been acted on: forget that it was sent, so
+                    // the next observation decides whether it is still needed.
+                    for command in &outcome.unsettled {
+                        applied.remove(command);
+                    }
+                    self.attempts.pause().await;
+                }
                 continue;
             }
 
@@ -153,56 +233,47 @@ impl Run<'_> {
             }
             let pending = pending_summary(&states);
             let since = *waiting_since.get_or_insert_with(Instant::now);
-            if pending != last_pending || last_said.elapsed() >= self.options.heartbeat {
-                self.events.emit(Event::Waiting {
+            if pending != last_pending || last_said.elapsed() >= self.attempts.options.heartbeat {
+                self.attempts.events.emit(Event::Waiting {
                     pending: pending.clone(),
                     since: since.elapsed(),
                 });
                 last_pending = pending.clone();
                 last_said = Instant::now();
             }
-            if Instant::now() >= self.deadline {
-                return Err(stop(format!(
-                    "timed out after {} min waiting for {pending}; re-run migrate-to-ambient to continue where this run stopped",
-                    self.options.timeout.as_secs() / 60
-                )));
+            if self.attempts.past_deadline() {
+                return Err(Stop::new(
+                    &step,
+                    format!(
+                        "timed out after {} min waiting ({}) for {pending}",
+                        self.timeout_minutes(),
+                        human_duration(since.elapsed())
+                    ),
+                ));
             }
-            self.pause().await;
+            self.attempts.pause().await;
         }
     }
 
-    async fn pause(&self) {
-        let left = self.deadline.saturating_duration_since(Instant::now());
-        tokio::time::sleep(
-            self.options
-                .poll_interval
-                .min(self.options.heartbeat)
-                .min(left)
-                .max(Duration::from_millis(1)),
-        )
-        .await;
-    }
-
     /// Applies changes: at most `concurrency` subjects at once, each subject's changes in order.
-    /// Every result is collected before returning; the first failure is reported.
-    async fn apply_all(&mut self, changes: Vec<Change>) -> Result<(), String> {
+    /// Every result is collected. An interrupt lets the requests in flight finish for
+    /// [`IN_FLIGHT_GRACE`]; the deadline or an outage's limit abandons them (the next run
+    /// observes whether they took effect).
+    async fn apply_all(&mut self, changes: Vec<Change>, step: &str) -> Result<Batch, Stop> {
         let mut by_subject: BTreeMap<String, Vec<Change>> = BTreeMap::new();
         for change in changes {
-            self.events.emit(Event::ChangeStarted {
+            self.attempts.events.emit(Event::ChangeStarted {
                 command: change.to_string(),
             });
             by_subject.entry(change.subject()).or_default().push(change);
         }
         let session = self.session;
-        let pause = self.options.poll_interval;
-        type Applied = (String, Result<Option<Learned>, String>);
-        let results: Vec<Vec<Applied>> = stream::iter(by_subject.into_values())
+        type Applied = (String, Result<Option<Learned>, ApplyError>);
+        let requests = stream::iter(by_subject.into_values())
             .map(|group| async move {
-                let mut out = Vec::new();
+                let mut out: Vec<Applied> = Vec::new();
                 for change in group {
-                    let result = apply(session, &change, pause)
-                        .await
-                        .map_err(|e| e.to_string());
+                    let result = apply(session, &change).await;
                     let failed = result.is_err();
                     out.push((change.to_string(), result));
                     if failed {
@@ -211,28 +282,66 @@ impl Run<'_> {
                 }
                 out
             })
-            .buffer_unordered(self.options.concurrency.max(1))
-            .collect()
-            .await;
-        let mut failures = Vec::new();
+            .buffer_unordered(self.attempts.options.concurrency.max(1))
+            .collect::<Vec<Vec<Applied>>>();
+        let mut requests = pin!(requests);
+        let sent = Instant::now();
+        let doing = "changes were being applied";
+        let results = match self.attempts.bounded(&mut requests).await {
+            Ok(results) => results,
+            Err(Cut::Interrupted(signal)) => {
+                self.attempts.events.warn(format!(
+                    "{signal} received: letting the changes in flight finish (up to {} s)",
+                    IN_FLIGHT_GRACE.as_secs()
+                ));
+                if let Ok(results) = tokio::time::timeout(IN_FLIGHT_GRACE, &mut requests).await {
+                    self.record(results, sent, step)?;
+                }
+                return Err(Stop::cut(
+                    step,
+                    Cut::Interrupted(signal),
+                    doing,
+                    self.timeout_minutes(),
+                ));
+            }
+            Err(cut) => return Err(Stop::cut(step, cut, doing, self.timeout_minutes())),
+        };
+        self.record(results, sent, step)
+    }
+
+    /// Takes in the results of a batch: what was applied, what failed, what to re-evaluate.
+    fn record(
+        &mut self,
+        results: Vec<Vec<(String, Result<Option<Learned>, ApplyError>)>>,
+        sent: Instant,
+        step: &str,
+    ) -> Result<Batch, Stop> {
+        let mut batch = Batch {
+            failures: Vec::new(),
+            unsettled: Vec::new(),
+        };
         for (command, result) in results.into_iter().flatten() {
             match result {
                 Ok(learned) => {
                     remember(&mut self.memory, learned);
                     self.applied.push(command);
                 }
-                Err(error) => failures.push(error),
+                Err(e) if e.source.is_transient() => {
+                    let port = e.source.port();
+                    if let Err(cut) = self.attempts.transient(port, sent, &e.to_string()) {
+                        return Err(Stop::cut(
+                            step,
+                            cut,
+                            &format!("applying {command}"),
+                            self.timeout_minutes(),
+                        ));
+                    }
+                    batch.unsettled.push(command);
+                }
+                Err(e) => batch.failures.push(e),
             }
         }
-        match failures.len() {
-            0 => Ok(()),
-            1 => Err(failures.remove(0)),
-            n => Err(format!(
-                "{} (and {} more failed changes)",
-                failures.remove(0),
-                n - 1
-            )),
-        }
+        Ok(batch)
     }
 
     fn report_leftovers(&mut self, phase: &Phase, observed: &Observed) {
@@ -240,8 +349,11 @@ impl Run<'_> {
             if let (FactKind::SidecarsRecycled { workloads }, Some(inventory)) =
                 (&fact.kind, &observed.cluster.sidecars)
             {
+                let mut with_restart = self.attempts.options.clone();
+                with_restart.restart_workloads = true;
+                let fix = super::resume_command(&with_restart);
                 for line in sidecar_leftovers(self.resolved, workloads, inventory) {
-                    self.skip(line);
+                    self.skip(format!("{line}: restart it, or run {fix}"));
                 }
             }
         }

@@ -16,6 +16,13 @@ pub enum Outcome {
     AlreadyMigrated,
     /// Dry-run: the changes a run would make, nothing written.
     Planned,
+    /// Every change of the plan is made, but the final verify fails: the migration is not done.
+    Incomplete {
+        /// The failing checks' names.
+        failed: Vec<String>,
+        /// What fails and what to run, in one sentence.
+        error: String,
+    },
     /// The run stopped. `step` names the phase or check, `error` is one sentence with the fix.
     Failed {
         /// Where it stopped, e.g. `preflight` or `refresh: kfp-api`.
@@ -32,13 +39,22 @@ impl Outcome {
             Outcome::Migrated => "migrated",
             Outcome::AlreadyMigrated => "already-migrated",
             Outcome::Planned => "planned",
+            Outcome::Incomplete { .. } => "incomplete",
             Outcome::Failed { .. } => "failed",
         }
     }
 
-    /// Whether the run failed.
+    /// Whether the run failed or left the migration incomplete.
     pub fn is_failure(&self) -> bool {
-        matches!(self, Outcome::Failed { .. })
+        matches!(self, Outcome::Failed { .. } | Outcome::Incomplete { .. })
+    }
+
+    /// The sentence that says what went wrong, for a failed or incomplete run.
+    pub fn error(&self) -> Option<&str> {
+        match self {
+            Outcome::Failed { error, .. } | Outcome::Incomplete { error, .. } => Some(error),
+            _ => None,
+        }
     }
 }
 
@@ -59,6 +75,11 @@ pub struct Report {
     pub backup: Option<String>,
     /// Summary of the verification run at the end of a migration.
     pub verify: Option<verify::Summary>,
+    /// The signal that stopped the run, if one did.
+    pub interrupted: Option<String>,
+    /// What the operator should know before running for real (dry-run): workloads that will keep
+    /// their sidecars, and what to pass.
+    pub warnings: Vec<String>,
 }
 
 impl Report {
@@ -69,12 +90,22 @@ impl Report {
                 step: step.into(),
                 error: error.into(),
             },
+            ..Self::empty(duration)
+        }
+    }
+
+    /// A report with nothing in it yet (outcome `migrated` until set).
+    pub fn empty(duration: Duration) -> Self {
+        Self {
+            outcome: Outcome::Migrated,
             applied: Vec::new(),
             skipped: Vec::new(),
             planned: Vec::new(),
             duration,
             backup: None,
             verify: None,
+            interrupted: None,
+            warnings: Vec::new(),
         }
     }
 
@@ -98,9 +129,22 @@ impl Report {
         if !self.planned.is_empty() {
             out.push(("commands".into(), self.planned.join("\n")));
         }
-        if let Outcome::Failed { step, error } = &self.outcome {
-            out.push(("failed-step".into(), step.clone()));
-            out.push(("error".into(), error.clone()));
+        if !self.warnings.is_empty() {
+            out.push(("warnings".into(), self.warnings.join("\n")));
+        }
+        match &self.outcome {
+            Outcome::Failed { step, error } => {
+                out.push(("failed-step".into(), step.clone()));
+                out.push(("error".into(), error.clone()));
+            }
+            Outcome::Incomplete { failed, error } => {
+                out.push(("failed-checks".into(), failed.join(",")));
+                out.push(("error".into(), error.clone()));
+            }
+            _ => {}
+        }
+        if let Some(signal) = &self.interrupted {
+            out.push(("interrupted-by".into(), signal.clone()));
         }
         if let Some(summary) = &self.verify {
             out.extend(summary.results("verify"));

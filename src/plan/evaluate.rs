@@ -139,7 +139,7 @@ pub fn evaluate(
             Lookup::Ambiguous(names) => ambiguous(plan, role, &names),
             Lookup::Found(app) if app.dying => match unit_in_error(app) {
                 Some(stop) => FactState::Stopped(format!(
-                    "{stop}; a unit in error blocks its removal: fix the cause and run `juju resolve {}`, then re-run migrate-to-ambient",
+                    "{stop}; a unit in error blocks its removal: fix the cause and run `juju resolve {}`",
                     app.units
                         .first()
                         .map(|u| u.name.as_str())
@@ -311,7 +311,7 @@ pub fn sidecar_leftovers(
                 None => w.workload.to_string(),
             };
             format!(
-                "{what} still runs istio-proxy sidecars in {}: re-run with restart-workloads=true or restart it",
+                "{what} still runs istio-proxy sidecars in {}",
                 w.pods.join(", ")
             )
         })
@@ -383,7 +383,7 @@ fn settled(plan: &Plan, settle: Settle, app: &App, memory: &RunMemory) -> FactSt
     }
     if let Some(stop) = unit_in_error(app) {
         return FactState::Stopped(format!(
-            "{stop}: see `juju debug-log --include {}`, fix the cause, then re-run migrate-to-ambient",
+            "{stop}: see `juju debug-log --include {}` and fix the cause",
             app.name
         ));
     }
@@ -393,7 +393,7 @@ fn settled(plan: &Plan, settle: Settle, app: &App, memory: &RunMemory) -> FactSt
         match workload.current.as_str() {
             "blocked" if !transient => {
                 return FactState::Stopped(format!(
-                    "{} is blocked with {:?}, which the migration never passes through: fix it, then re-run migrate-to-ambient",
+                    "{} is blocked with {:?}, which the migration never passes through: fix it",
                     unit.name, workload.message
                 ));
             }

@@ -32,11 +32,16 @@ use crate::session::Session;
 pub struct Options {
     /// Also probe Dex and the dashboard through the ingress.
     pub http: bool,
+    /// Which front end runs verify: advice is rendered in its syntax.
+    pub front_end: crate::advice::FrontEnd,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Self { http: true }
+        Self {
+            http: true,
+            front_end: crate::advice::FrontEnd::Cli,
+        }
     }
 }
 
