@@ -305,11 +305,13 @@ async fn run_with(
         .all(|s| matches!(s, FactState::Done | FactState::Skipped(_)));
     if all_done {
         events.note("every fact of the plan already holds: nothing to do");
-        return Ok(Report {
-            outcome: Outcome::AlreadyMigrated,
+        let mut report = Report {
             skipped: skipped.into_iter().collect(),
             ..Report::empty(started.elapsed())
-        });
+        };
+        (report.outcome, report.verify) =
+            proven(session, attempts, Outcome::AlreadyMigrated).await?;
+        return Ok(report);
     }
 
     let lease = match attempts
@@ -467,11 +469,21 @@ async fn migrate(
         // Keep what was applied and the backup's name in the failure report.
         return Ok(stopped_report(stop, options, report));
     }
+    (report.outcome, report.verify) = proven(session, attempts, Outcome::Migrated).await?;
+    Ok(report)
+}
+
+/// `done` if verify proves it (or verify is off), [`Outcome::Incomplete`] if it does not.
+async fn proven(
+    session: &Session,
+    attempts: &mut Attempts<'_>,
+    done: Outcome,
+) -> Result<(Outcome, Option<verify::Summary>), Stop> {
+    let options = attempts.options;
     if !options.verify {
-        report.outcome = Outcome::Migrated;
-        return Ok(report);
+        return Ok((done, None));
     }
-    events.note("verify: checking the result");
+    attempts.events.note("verify: checking the result");
     let verification = match attempts
         .bounded(verify::run(
             session,
@@ -486,7 +498,7 @@ async fn migrate(
         Err(cut) => return Err(cut_stop("verify", cut, "verifying the result", options)),
     };
     let summary = verification.summary();
-    events.note(format!(
+    attempts.events.note(format!(
         "verify: {} ({} passed, {} warnings, {} failed{})",
         summary.result(),
         summary.passed,
@@ -498,13 +510,12 @@ async fn migrate(
             format!(": {}", summary.failed.join(", "))
         }
     ));
-    report.outcome = if summary.failed.is_empty() {
-        Outcome::Migrated
+    let outcome = if summary.failed.is_empty() {
+        done
     } else {
         incomplete(&verification, options)
     };
-    report.verify = Some(summary);
-    Ok(report)
+    Ok((outcome, Some(summary)))
 }
 
 /// Every change is made but verify fails: which checks, why, and what to run.

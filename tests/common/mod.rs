@@ -203,13 +203,23 @@ impl Dispatch {
 
     /// Runs the binary once and collects what it did.
     pub async fn run(self) -> Run {
-        self.run_inner(None).await
+        self.run_inner(None, None).await
+    }
+
+    /// Runs the binary and sends it `signal` (`TERM` or `INT`, as `kill -s` names them) as soon
+    /// as the unit's recorded state satisfies `when`, then waits for it to stop by itself.
+    pub async fn signal_when(
+        self,
+        signal: &'static str,
+        when: impl Fn(&State) -> bool + Send + 'static,
+    ) -> Run {
+        self.run_inner(Some(Box::new(when)), Some(signal)).await
     }
 
     /// Runs the binary and kills it (SIGKILL, as a pod eviction would) as soon as the unit's
     /// recorded state satisfies `kill`. Fails the test if the run ends first.
     pub async fn kill_when(self, kill: impl Fn(&State) -> bool + Send + 'static) -> Run {
-        let run = self.run_inner(Some(Box::new(kill))).await;
+        let run = self.run_inner(Some(Box::new(kill)), None).await;
         assert_eq!(
             run.code, None,
             "the run ended before it could be killed: {}",
@@ -218,7 +228,8 @@ impl Dispatch {
         run
     }
 
-    async fn run_inner(self, kill: Option<KillCondition>) -> Run {
+    /// `signal`: `None` kills (SIGKILL); a name sends that signal instead.
+    async fn run_inner(self, kill: Option<KillCondition>, signal: Option<&'static str>) -> Run {
         let tool = hook_tool().await;
         let dir = tempfile::tempdir().expect("temp dir");
         let agent_dir = dir.path().join("agents").join("unit-ckf-migrator-0");
@@ -270,9 +281,10 @@ impl Dispatch {
             };
             let raced = tokio::time::timeout(self.timeout, async {
                 tokio::select! {
-                    () = watch => {
-                        child.start_kill().expect("kill ckf-migrator");
-                    }
+                    () = watch => match (signal, child.id()) {
+                        (Some(signal), Some(pid)) => send_signal(signal, pid),
+                        _ => child.start_kill().expect("kill ckf-migrator"),
+                    },
                     status = child.wait() => {
                         status.expect("wait for ckf-migrator");
                     }
@@ -597,4 +609,13 @@ async fn find_or_build_hook_tool() -> PathBuf {
         String::from_utf8_lossy(&output.stderr)
     );
     tool
+}
+
+/// Sends `signal` (`TERM`, `INT`) to process `pid` with kill(1).
+pub fn send_signal(signal: &str, pid: u32) {
+    let sent = std::process::Command::new("kill")
+        .args(["-s", signal, &pid.to_string()])
+        .status()
+        .expect("run kill");
+    assert!(sent.success(), "kill -s {signal} {pid}");
 }

@@ -51,8 +51,15 @@ impl Twinned {
             .kubeconfig(kubeconfig)
     }
 
-    /// `migrate-to-ambient` with the schema's defaults, as Juju enqueues it.
+    /// `migrate-to-ambient restart-workloads=true`, as Juju enqueues it. The twin's first profile
+    /// has a notebook: without `restart-workloads` it keeps its sidecar and the run is honestly
+    /// `incomplete` (see [`Twinned::migrate_with_defaults`]).
     pub fn migrate(&self) -> Dispatch {
+        self.migrate_with_defaults().param("restart-workloads", true)
+    }
+
+    /// `migrate-to-ambient` with the schema's defaults.
+    pub fn migrate_with_defaults(&self) -> Dispatch {
         self.unit(
             Dispatch::action("migrate-to-ambient")
                 .param("platform", "auto")

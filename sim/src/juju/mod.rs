@@ -107,13 +107,40 @@ pub fn serve(model: Model, listener: TcpListener, tls: Arc<ServerConfig>) -> Con
     let task = tokio::spawn(async move {
         // Connections live in this set: aborting the accept loop drops it and aborts them all.
         let mut connections = JoinSet::new();
+        let mut listener = Some(listener);
+        let mut down = model.shared.down.subscribe();
         loop {
-            let (stream, _) = match listener.accept().await {
-                Ok(accepted) => accepted,
-                Err(e) => {
-                    tracing::warn!("juju twin: accept failed: {e}");
-                    continue;
+            let is_down = *down.borrow_and_update();
+            if is_down {
+                // A controller that is down closes its socket: clients get "connection refused".
+                if listener.take().is_some() {
+                    connections.abort_all();
+                    tracing::debug!("juju twin: controller down (fault)");
                 }
+                if down.changed().await.is_err() {
+                    return;
+                }
+                continue;
+            }
+            let Some(bound) = &listener else {
+                match TcpListener::bind(local).await {
+                    Ok(rebound) => listener = Some(rebound),
+                    Err(e) => {
+                        tracing::warn!("juju twin: cannot listen on {local} again: {e}");
+                        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    }
+                }
+                continue;
+            };
+            let (stream, _) = tokio::select! {
+                accepted = bound.accept() => match accepted {
+                    Ok(accepted) => accepted,
+                    Err(e) => {
+                        tracing::warn!("juju twin: accept failed: {e}");
+                        continue;
+                    }
+                },
+                _ = down.changed() => continue,
             };
             // Go's net package sets TCP_NODELAY on every connection; without it small replies
             // wait for Nagle's delayed ACK and every exchange costs tens of milliseconds.

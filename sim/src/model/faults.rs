@@ -168,10 +168,39 @@ impl Faults {
         self.model.shared.faults().redirect = Some(redirect);
     }
 
+    /// Takes the controller down: every connection drops at once and new ones are refused
+    /// (the listening socket is closed, so clients see "connection refused"), until
+    /// [`Faults::controller_up`]. The model goes on settling meanwhile, as a real one does.
+    pub fn controller_down(&self) {
+        self.model.shared.down.send_replace(true);
+    }
+
+    /// Brings the controller back on the same address.
+    pub fn controller_up(&self) {
+        self.model.shared.down.send_replace(false);
+    }
+
+    /// Takes the controller down for `outage`, then brings it back. Must be called inside a
+    /// tokio runtime.
+    pub fn controller_down_for(&self, outage: Duration) {
+        self.controller_down();
+        let faults = self.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(outage).await;
+            faults.controller_up();
+        });
+    }
+
+    /// Whether the controller is down.
+    pub fn is_controller_down(&self) -> bool {
+        *self.model.shared.down.borrow()
+    }
+
     /// Turns every knob back to normal (units in error stay in error: use [`Faults::resolve`]).
     pub fn clear(&self) {
         *self.model.shared.faults() = FaultState::default();
         self.model.shared.released.notify_waiters();
+        self.controller_up();
     }
 }
 

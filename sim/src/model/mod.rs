@@ -351,6 +351,8 @@ pub(crate) struct Shared {
     faults: Mutex<FaultState>,
     /// Woken when held settling is released.
     pub released: tokio::sync::Notify,
+    /// `true` while the controller is down (every connection dropped, new ones refused).
+    pub down: tokio::sync::watch::Sender<bool>,
 }
 
 impl Shared {
@@ -394,6 +396,7 @@ impl Model {
                 stats: Mutex::new(RequestStats::default()),
                 faults: Mutex::new(FaultState::default()),
                 released: tokio::sync::Notify::new(),
+                down: tokio::sync::watch::Sender::new(false),
             }),
         }
     }
