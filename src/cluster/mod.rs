@@ -3,6 +3,7 @@
 //! This module knows Kubernetes and nothing of Juju. Absence is data: a missing object is `None`,
 //! not an error. Every error names the object concerned.
 
+mod access;
 mod custom;
 mod error;
 mod lease;
@@ -10,6 +11,7 @@ mod objects;
 mod sidecars;
 mod snapshot;
 
+pub use access::{AccessCause, AccessError};
 pub use custom::{InferenceService, inference_service_resource, profile_resource};
 pub use error::{Error, Result};
 pub use lease::{LeaseError, LeaseGuard, LeaseHolder};
@@ -66,6 +68,9 @@ pub enum Source {
 #[derive(Clone)]
 pub struct Cluster {
     client: kube::Client,
+    /// The API server's URL, for messages: an error that cannot name where it went is half an
+    /// error.
+    address: String,
 }
 
 impl Cluster {
@@ -89,9 +94,14 @@ impl Cluster {
             Source::InCluster => kube::Config::incluster()
                 .map_err(|e| Error::config(format!("cannot use the pod's service account: {e}")))?,
         };
+        let address = config
+            .cluster_url
+            .to_string()
+            .trim_end_matches('/')
+            .to_string();
         let client = kube::Client::try_from(config)
             .map_err(|e| Error::config(format!("cannot build the Kubernetes client: {e}")))?;
-        Ok(Self { client })
+        Ok(Self { client, address })
     }
 
     /// The underlying kube-rs client.
