@@ -27,6 +27,7 @@ use super::hooktools::{HookTools, Runner, WorkloadStatus};
 use super::params::{self, MIGRATE_TO_AMBIENT, MigrateParams, VERIFY, VerifyParams};
 use super::results::ActionResults;
 use super::status;
+use crate::advice::FrontEnd;
 use crate::session::{OpenError, Session, Target};
 use crate::{juju, migrate, verify};
 
@@ -179,7 +180,7 @@ async fn perform<R: Runner, E: Engine>(
         }
         VERIFY => {
             let params = VerifyParams::from_params(&params);
-            run_verify(tools, engine, &loaded, target, &params).await;
+            run_verify(ctx, tools, engine, &loaded, target, &params).await;
         }
         other => {
             fail(
@@ -275,6 +276,7 @@ async fn migrate_to_ambient<R: Runner, E: Engine>(
 }
 
 async fn run_verify<R: Runner, E: Engine>(
+    ctx: &JujuContext,
     tools: &HookTools<R>,
     engine: &E,
     loaded: &CharmCredentials,
@@ -282,8 +284,13 @@ async fn run_verify<R: Runner, E: Engine>(
     params: &VerifyParams,
 ) {
     set_status(tools, &status::running(VERIFY)).await;
-    let outcome =
-        tokio::time::timeout(VERIFY_TIMEOUT, engine.verify(target, params.options())).await;
+    let options = verify::Options {
+        front_end: FrontEnd::Charm {
+            unit: ctx.unit_name.clone(),
+        },
+        ..params.options()
+    };
+    let outcome = tokio::time::timeout(VERIFY_TIMEOUT, engine.verify(target, options)).await;
     match outcome {
         Err(_) => {
             set_status(tools, &status::ready()).await;

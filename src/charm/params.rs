@@ -487,7 +487,10 @@ impl VerifyParams {
 
     /// The engine's options.
     pub fn options(&self) -> verify::Options {
-        verify::Options { http: self.http }
+        verify::Options {
+            http: self.http,
+            ..verify::Options::default()
+        }
     }
 }
 

@@ -305,6 +305,7 @@ async fn run_verify(args: &VerifyArgs) -> anyhow::Result<bool> {
         &session,
         &verify::Options {
             http: !args.no_http,
+            front_end: crate::advice::FrontEnd::Cli,
         },
     )
     .await;
