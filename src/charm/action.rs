@@ -214,6 +214,9 @@ async fn migrate_to_ambient<R: Runner, E: Engine>(
         }
     };
     let mut options = params.options(ctx.unit_name.clone(), Some(is_leader));
+    options.front_end = FrontEnd::Charm {
+        unit: ctx.unit_name.clone(),
+    };
     let config = match tools.config_get().await {
         Ok(config) => config,
         Err(e) => {

@@ -62,6 +62,8 @@ pub struct Options {
     pub verify: bool,
     /// Longest silence while waiting: a [`Event::Waiting`] is repeated at least this often.
     pub heartbeat: Duration,
+    /// Whose syntax the fixes are written in (`juju run …` or `ckf-migrator … --flag`).
+    pub front_end: crate::advice::FrontEnd,
 }
 
 impl Default for Options {
@@ -79,6 +81,7 @@ impl Default for Options {
             lease_duration: Duration::from_secs(60),
             verify: true,
             heartbeat: HEARTBEAT,
+            front_end: crate::advice::FrontEnd::Cli,
         }
     }
 }

@@ -156,7 +156,15 @@ pub(crate) async fn run(
         ));
     }
 
+    // Every check below reads the cluster: if the API server cannot be used, they would all fail
+    // for that one reason, so it is said once, with the address, the cause and the fix.
     let cluster = &session.cluster;
+    if let Err(e) = cluster.check_access().await {
+        findings
+            .failures
+            .push(format!("{e}; {}", options.front_end.access_error_fix(&e)));
+        return findings;
+    }
     match cluster.can_list_nodes().await {
         Ok(true) => match cluster.node_labels().await {
             Ok(nodes) => {
