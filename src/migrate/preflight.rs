@@ -184,7 +184,7 @@ pub(crate) async fn run(
         Ok(false) => findings.failures.push(
             "missing trust: ckf-migrator cannot read cluster-wide objects: run `juju trust ckf-migrator --scope=cluster`".into(),
         ),
-        Err(e) => findings.failures.push(format!("cannot reach the Kubernetes API: {e}")),
+        Err(e) => findings.failures.push(format!("cannot list the nodes: {e}")),
     }
 
     let knative_serving_present = matches!(
