@@ -8,6 +8,8 @@
 
 use std::fmt;
 
+use crate::cluster::AccessError;
+
 /// Which front end the operator is using, and what it needs to render a command.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum FrontEnd {
@@ -86,6 +88,31 @@ impl FrontEnd {
             }
         }
     }
+
+    /// How to fix a client that cannot reach the API server or fails its TLS handshake: the
+    /// kubeconfig in the CLI; in a pod, whose address and CA Kubernetes provides, the cluster.
+    pub fn cluster_connection_fix(&self) -> String {
+        match self {
+            FrontEnd::Charm { unit } => format!(
+                "the pod of {unit} cannot use the cluster's API server: check that the cluster is healthy (`kubectl get --raw /readyz`) and that nothing blocks the pod's traffic to it"
+            ),
+            FrontEnd::Cli => {
+                "check the server address and CA in the kubeconfig (--kubeconfig or KUBECONFIG)"
+                    .to_string()
+            }
+        }
+    }
+
+    /// What to do about a failed [`crate::cluster::Cluster::check_access`]: refused credentials
+    /// are a matter of access ([`FrontEnd::cluster_access_fix`]); anything else, of where the
+    /// client points ([`FrontEnd::cluster_connection_fix`]).
+    pub fn access_error_fix(&self, error: &AccessError) -> String {
+        if error.is_refused() {
+            self.cluster_access_fix()
+        } else {
+            self.cluster_connection_fix()
+        }
+    }
 }
 
 /// A command for the operator to run, rendered as `` `line` `` (plus "with the same connection
@@ -116,6 +143,7 @@ impl fmt::Display for Command {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cluster::AccessCause;
 
     fn charm() -> FrontEnd {
         FrontEnd::Charm {
@@ -152,5 +180,38 @@ mod tests {
             "run `juju trust migrator --scope=cluster`"
         );
         assert!(FrontEnd::Cli.cluster_access_fix().contains("--kubeconfig"));
+    }
+
+    #[test]
+    fn an_unreachable_cluster_is_the_kubeconfig_in_the_cli_and_the_cluster_in_a_pod() {
+        let unreachable = AccessError {
+            address: "https://127.0.0.1:1".into(),
+            cause: AccessCause::Unreachable("connection refused".into()),
+        };
+
+        assert_eq!(
+            FrontEnd::Cli.access_error_fix(&unreachable),
+            "check the server address and CA in the kubeconfig (--kubeconfig or KUBECONFIG)"
+        );
+        let charm = charm().access_error_fix(&unreachable);
+        assert!(charm.contains("pod of ckf-migrator/0"), "{charm}");
+        assert!(!charm.contains("kubeconfig"), "{charm}");
+    }
+
+    #[test]
+    fn refused_credentials_are_a_matter_of_access() {
+        let unauthorized = AccessError {
+            address: "https://127.0.0.1:1".into(),
+            cause: AccessCause::Unauthorized,
+        };
+
+        assert_eq!(
+            charm().access_error_fix(&unauthorized),
+            "run `juju trust ckf-migrator --scope=cluster`"
+        );
+        assert_eq!(
+            FrontEnd::Cli.access_error_fix(&unauthorized),
+            FrontEnd::Cli.cluster_access_fix()
+        );
     }
 }

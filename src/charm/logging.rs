@@ -67,11 +67,17 @@ pub fn layer<R: Runner>(tools: HookTools<R>) -> (JujuLogLayer, Forwarder) {
     (JujuLogLayer { tx: tx.clone() }, Forwarder { tx })
 }
 
-/// Which events are forwarded: this crate's from INFO up, everyone else's (kube, hyper, rustls)
-/// from WARN up. Every line costs a process, and a unit logs at INFO by default.
+/// Which events are forwarded: this crate's from INFO up, and nobody else's. Other crates'
+/// events (kube_client, hyper, tower, rustls, tokio_tungstenite) restate, once per retry and in
+/// their words, failures ckf-migrator reports once in its own (an action result, a status), so
+/// forwarding them would bury the one clear line. Every line also costs a process, and a unit
+/// logs at INFO by default.
+///
+/// Should they ever be let through, never at TRACE: tungstenite logs frame payloads at TRACE,
+/// and one of those frames is the Juju login with its password.
 pub fn filter() -> Targets {
     Targets::new()
-        .with_default(LevelFilter::WARN)
+        .with_default(LevelFilter::OFF)
         .with_target("ckf_migrator", LevelFilter::INFO)
 }
 
@@ -171,8 +177,8 @@ mod tests {
             tracing::warn!("slow");
             tracing::info!("started");
             tracing::debug!("not forwarded: below INFO");
-            tracing::warn!(target: "kube_client", "a dependency warns");
-            tracing::info!(target: "hyper", "not forwarded: a dependency below WARN");
+            tracing::error!(target: "kube_client", "not forwarded: a dependency's error");
+            tracing::warn!(target: "hyper_util", "not forwarded: a dependency's warning");
         });
         forwarder.flush(Duration::from_secs(10)).await;
 
@@ -189,7 +195,6 @@ mod tests {
                 ("ERROR".into(), "refresh failed phase=\"refresh\"".into()),
                 ("WARNING".into(), "slow".into()),
                 ("INFO".into(), "started".into()),
-                ("WARNING".into(), "kube_client: a dependency warns".into()),
             ]
         );
     }

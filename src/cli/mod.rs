@@ -212,8 +212,16 @@ fn init_logging(verbose: u8) {
         1 => LevelFilter::INFO,
         _ => LevelFilter::DEBUG,
     };
+    // Other crates' events (kube_client, hyper, tower, rustls, tokio_tungstenite) restate, in
+    // their words and once per retry, failures ckf-migrator already reports once in its own: off
+    // unless -vv asks for everything. Never TRACE: tungstenite logs frame payloads at TRACE,
+    // and one of those frames is the Juju login with its password.
+    let theirs = match verbose {
+        0 | 1 => LevelFilter::OFF,
+        _ => LevelFilter::DEBUG,
+    };
     let filter = Targets::new()
-        .with_default(LevelFilter::WARN)
+        .with_default(theirs)
         .with_target("ckf_migrator", ours);
     let _ = tracing_subscriber::registry()
         .with(

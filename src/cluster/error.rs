@@ -84,7 +84,11 @@ pub(crate) fn describe(e: &kube::Error) -> String {
             format!("{} (HTTP {})", status.message, status.code)
         }
         kube::Error::Api(status) => format!("{} (HTTP {})", status.reason, status.code),
-        other => other.to_string(),
+        // kube-rs says "ServiceError: client error (Connect)"; the reason is at the chain's end.
+        other => match super::access::transport_cause(other) {
+            Some(cause) => format!("cannot connect to the API server: {cause}"),
+            None => other.to_string(),
+        },
     }
 }
 
@@ -107,5 +111,17 @@ mod tests {
         assert_eq!(e.to_string(), "list nodes: etcd is down (HTTP 500)");
         assert!(e.is_retryable());
         assert!(!Error::api("get", "x", status(404, "gone")).is_retryable());
+    }
+
+    #[test]
+    fn a_failed_connection_says_its_root_cause() {
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        let e = Error::api("list", "nodes", kube::Error::Service(Box::new(refused)));
+
+        assert_eq!(
+            e.to_string(),
+            "list nodes: cannot connect to the API server: connection refused"
+        );
+        assert!(e.is_retryable());
     }
 }

@@ -3,6 +3,7 @@
 //! This module knows Kubernetes and nothing of Juju. Absence is data: a missing object is `None`,
 //! not an error. Every error names the object concerned.
 
+mod access;
 mod custom;
 mod error;
 mod lease;
@@ -10,6 +11,7 @@ mod objects;
 mod sidecars;
 mod snapshot;
 
+pub use access::{AccessCause, AccessError};
 pub use custom::{InferenceService, inference_service_resource, profile_resource};
 pub use error::{Error, Result};
 pub use lease::{LeaseError, LeaseGuard, LeaseHolder};
@@ -95,11 +97,6 @@ impl Cluster {
         let client = kube::Client::try_from(config)
             .map_err(|e| Error::config(format!("cannot build the Kubernetes client: {e}")))?;
         Ok(Self { client, address })
-    }
-
-    /// The API server's URL.
-    pub fn address(&self) -> &str {
-        &self.address
     }
 
     /// The underlying kube-rs client.

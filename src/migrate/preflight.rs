@@ -165,7 +165,15 @@ pub(crate) async fn run(
         ));
     }
 
+    // Every check below reads the cluster: if the API server cannot be used, they would all fail
+    // for that one reason, so it is said once, with the address, the cause and the fix.
     let cluster = &session.cluster;
+    if let Err(e) = cluster.check_access().await {
+        findings
+            .failures
+            .push(format!("{e}; {}", options.front_end.access_error_fix(&e)));
+        return findings;
+    }
     match cluster.can_list_nodes().await {
         Ok(true) => match cluster.node_labels().await {
             Ok(nodes) => {
@@ -185,7 +193,7 @@ pub(crate) async fn run(
         Ok(false) => findings.failures.push(
             "missing trust: ckf-migrator cannot read cluster-wide objects: run `juju trust ckf-migrator --scope=cluster`".into(),
         ),
-        Err(e) => findings.failures.push(format!("cannot reach the Kubernetes API: {e}")),
+        Err(e) => findings.failures.push(format!("cannot list the nodes: {e}")),
     }
 
     let knative_serving_present = matches!(

@@ -24,6 +24,7 @@ mod fixtures;
 pub use report::{CheckResult, Report, Summary, Verdict};
 pub use snapshot::Snapshot;
 
+use crate::advice::FrontEnd;
 use crate::plan::Plan;
 use crate::session::Session;
 
@@ -33,7 +34,7 @@ pub struct Options {
     /// Also probe Dex and the dashboard through the ingress.
     pub http: bool,
     /// Which front end runs verify: advice is rendered in its syntax.
-    pub front_end: crate::advice::FrontEnd,
+    pub front_end: FrontEnd,
 }
 
 impl Default for Options {
@@ -45,8 +46,12 @@ impl Default for Options {
     }
 }
 
+/// The check that stands in for all others when the Kubernetes API cannot be used.
+pub const KUBERNETES_API_CHECK: &str = "kubernetes-api";
+
 /// Runs every check that applies. Read-only, and never fails as a whole: what cannot be read
-/// fails the checks that need it, naming it.
+/// fails the checks that need it, naming it. If the Kubernetes API cannot be used at all, the
+/// report is the one failing check [`KUBERNETES_API_CHECK`] saying why and what to do.
 pub async fn run(session: &Session, options: &Options) -> Report {
     let plan = match Plan::builtin() {
         Ok(plan) => plan,
@@ -60,6 +65,17 @@ pub async fn run(session: &Session, options: &Options) -> Report {
             };
         }
     };
+    // One cheap request first: when the API server cannot be used, every check that reads the
+    // cluster would fail for that one reason, so it is said once, with its fix.
+    if let Err(e) = session.cluster.check_access().await {
+        return Report {
+            checks: vec![CheckResult {
+                name: KUBERNETES_API_CHECK.into(),
+                group: "cluster".into(),
+                verdict: Verdict::Fail(format!("{e}; {}", options.front_end.access_error_fix(&e))),
+            }],
+        };
+    }
     let snapshot = snapshot::gather(session, &plan, options).await;
     judge(&snapshot, &plan)
 }

@@ -28,7 +28,8 @@ impl fmt::Display for Verdict {
 pub struct CheckResult {
     /// The property proved, as a result key segment (`istiod-is-ready`).
     pub name: String,
-    /// The group it belongs to (`juju`, `control-plane`, `gateways`, `mesh`, `kserve`, `http`).
+    /// The group it belongs to (`juju`, `control-plane`, `gateways`, `mesh`, `kserve`, `http`;
+    /// `cluster` for the access check that replaces them all when the API cannot be used).
     pub group: String,
     /// The verdict.
     pub verdict: Verdict,
