@@ -15,7 +15,7 @@ mod reconcile;
 mod report;
 
 pub use backup::BACKUP_LABEL;
-pub use report::{Event, Events, Outcome, Report};
+pub use report::{Event, Events, Outcome, Report, human_duration};
 
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
