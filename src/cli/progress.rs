@@ -244,8 +244,8 @@ impl io::Write for LogWriter {
 enum Output {
     /// One line per event, nothing else (tests capture it).
     Plain(Box<dyn io::Write + Send>),
-    /// Lines above a spinner with the status line.
-    Live(ProgressBar),
+    /// Lines above a spinner with the status line; warnings in colour unless `NO_COLOR` is set.
+    Live { bar: ProgressBar, colour: bool },
 }
 
 /// Renders events for the operator: plain lines, or lines above a live status line.
@@ -265,7 +265,8 @@ impl Display {
             std::env::var("CI").ok().as_deref(),
         );
         if live {
-            Self::live(started)
+            let no_colour = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+            Self::live(started, !no_colour)
         } else {
             Self::plain(started, Box::new(io::stderr()))
         }
@@ -280,7 +281,7 @@ impl Display {
         }
     }
 
-    fn live(started: Instant) -> Self {
+    fn live(started: Instant, colour: bool) -> Self {
         let style = ProgressStyle::with_template("{spinner} {wide_msg}")
             .unwrap_or_else(|_| ProgressStyle::default_spinner());
         let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr())
@@ -294,13 +295,13 @@ impl Display {
         Self {
             started,
             progress,
-            output: Output::Live(bar),
+            output: Output::Live { bar, colour },
         }
     }
 
     /// Whether the live status line is drawn.
     pub fn is_live(&self) -> bool {
-        matches!(self.output, Output::Live(_))
+        matches!(self.output, Output::Live { .. })
     }
 
     /// What the events so far add up to.
@@ -317,8 +318,12 @@ impl Display {
                 // Stderr gone (a closed pipe): the run goes on; its result still reaches stdout.
                 let _ = writeln!(out, "{}", plain_line(now, event));
             }
-            Output::Live(bar) => {
-                bar.println(coloured_line(now, event));
+            Output::Live { bar, colour } => {
+                bar.println(if *colour {
+                    coloured_line(now, event)
+                } else {
+                    plain_line(now, event)
+                });
                 bar.set_message(self.progress.status_line(now));
             }
         }
@@ -326,7 +331,7 @@ impl Display {
 
     /// Recomputes the status line, so a wait's duration counts up between events.
     pub fn refresh(&self) {
-        if let Output::Live(bar) = &self.output {
+        if let Output::Live { bar, .. } = &self.output {
             bar.set_message(self.progress.status_line(self.started.elapsed()));
         }
     }
@@ -337,7 +342,7 @@ impl Display {
             Output::Plain(mut out) => {
                 let _ = out.flush();
             }
-            Output::Live(bar) => {
+            Output::Live { bar, .. } => {
                 set_live_bar(None);
                 bar.finish_and_clear();
             }
