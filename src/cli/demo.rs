@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use ckf_sim::{ADMIN_USER, Sim, Twin};
 
-use super::{DemoArgs, key_values};
+use super::{DemoArgs, key_values, progress};
 use crate::session::{Session, Target};
 use crate::{cluster, juju, migrate, verify};
 
@@ -76,14 +76,10 @@ async fn run_against(sim: &Sim, target: &Target, args: &DemoArgs) -> anyhow::Res
         poll_interval: Duration::from_secs_f64((2.0 / args.speed).clamp(0.02, 5.0)),
         ..migrate::Options::default()
     };
-    let (events, mut rx) = migrate::Events::channel();
-    let started = Instant::now();
-    let progress = tokio::spawn(async move {
-        while let Some(event) = rx.recv().await {
-            eprintln!("[{:>5.1}s] {event}", started.elapsed().as_secs_f64());
-        }
-    });
     eprintln!("$ ckf-migrator migrate-to-ambient --platform auto --restart-workloads");
+    let (events, rx) = migrate::Events::channel();
+    let display = progress::Display::for_stderr(Instant::now());
+    let progress = tokio::spawn(progress::show(rx, display));
     let report = migrate::run(&session, &options, &events).await;
     drop(events);
     let _ = tokio::time::timeout(Duration::from_secs(5), progress).await;

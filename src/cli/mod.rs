@@ -8,10 +8,11 @@
 
 #[cfg(feature = "demo")]
 pub mod demo;
+pub mod progress;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 use clap::{Args, Parser, Subcommand};
@@ -226,7 +227,8 @@ fn init_logging(verbose: u8) {
     let _ = tracing_subscriber::registry()
         .with(
             tracing_subscriber::fmt::layer()
-                .with_writer(std::io::stderr)
+                // Above the live progress display, when one is drawn.
+                .with_writer(|| progress::LogWriter)
                 .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
                 .with_filter(filter),
         )
@@ -302,20 +304,14 @@ async fn migrate_to_ambient(
         );
     });
     let session = open(&target).await?;
-    let (events, mut rx) = migrate::Events::channel();
-    let progress = tokio::spawn(async move {
-        while let Some(event) = rx.recv().await {
-            eprintln!("{event}");
-        }
-    });
+    let (events, rx) = migrate::Events::channel();
+    let display = progress::Display::for_stderr(Instant::now());
+    let progress = tokio::spawn(progress::show(rx, display));
     let report = migrate::run(&session, &options, &events).await;
     session.juju.close().await;
     drop(events);
     let _ = tokio::time::timeout(Duration::from_secs(10), progress).await;
     print!("{}", key_values(&report.results()));
-    for warning in &report.warnings {
-        eprintln!("warning: {warning}");
-    }
     Ok(match &report.outcome {
         migrate::Outcome::Failed { step, error } => match report.interrupted.as_deref() {
             Some(signal) => {
