@@ -33,7 +33,12 @@ fn logs(run: &Run) -> String {
 fn lease_holder(t: &Twinned) -> Option<String> {
     t.sim
         .store()
-        .get("coordination.k8s.io/v1", "Lease", Some("kubeflow"), "ckf-migrator")
+        .get(
+            "coordination.k8s.io/v1",
+            "Lease",
+            Some("kubeflow"),
+            "ckf-migrator",
+        )
         .and_then(|l| {
             l.pointer("/spec/holderIdentity")
                 .and_then(Value::as_str)
@@ -81,7 +86,9 @@ async fn a_controller_outage_shorter_than_the_grace_window_costs_nothing() {
     let said = logs(&run);
     let address = t.sim.juju_address();
     assert!(
-        said.contains(&format!("lost contact with the Juju controller ({address})")),
+        said.contains(&format!(
+            "lost contact with the Juju controller ({address})"
+        )),
         "the loss is told with the address:\n{said}"
     );
     assert!(
@@ -139,9 +146,10 @@ async fn a_controller_gone_for_good_ends_the_run_soon_after_the_grace_window() {
 #[tokio::test]
 async fn kubernetes_throttling_for_a_while_is_ridden_out() {
     let t = start(Twin::ckf_1_11()).await;
-    t.sim.store().faults().inject(
-        ckf_sim::kube::Fault::too_many_requests().for_duration(Duration::from_secs(3)),
-    );
+    t.sim
+        .store()
+        .faults()
+        .inject(ckf_sim::kube::Fault::too_many_requests().for_duration(Duration::from_secs(3)));
 
     let run = t.migrate().run().await;
 
@@ -166,9 +174,16 @@ async fn signalled_in(signal: &'static str, phase: &str, hold: &str) {
         })
         .await;
 
-    assert_eq!(stopped.exit_code(), Some(0), "the charm exits 0 after action-fail");
+    assert_eq!(
+        stopped.exit_code(),
+        Some(0),
+        "the charm exits 0 after action-fail"
+    );
     assert_eq!(stopped.result("result"), Some("failed"));
-    assert_eq!(stopped.result("interrupted-by"), Some(format!("SIG{signal}").as_str()));
+    assert_eq!(
+        stopped.result("interrupted-by"),
+        Some(format!("SIG{signal}").as_str())
+    );
     assert_eq!(stopped.result("failed-step"), Some(phase));
     let failure = stopped.failure();
     assert!(
@@ -176,7 +191,8 @@ async fn signalled_in(signal: &'static str, phase: &str, hold: &str) {
         "{failure}"
     );
     assert!(
-        failure.contains("re-run `juju run ckf-migrator/0 migrate-to-ambient restart-workloads=true`"),
+        failure
+            .contains("re-run `juju run ckf-migrator/0 migrate-to-ambient restart-workloads=true`"),
         "{failure}"
     );
     assert_eq!(lease_holder(&t), None, "the Lease is released");
@@ -232,13 +248,17 @@ async fn without_restart_workloads_a_notebook_keeps_its_sidecar_and_the_run_is_i
     assert_eq!(run.result("failed-checks"), Some("no-sidecars"));
     let failure = run.failure();
     assert!(failure.starts_with("migration incomplete: "), "{failure}");
-    assert!(failure.contains("admin/my-notebook"), "names the notebook: {failure}");
+    assert!(
+        failure.contains("admin/my-notebook"),
+        "names the notebook: {failure}"
+    );
     assert!(
         failure.contains("run `juju run ckf-migrator/0 migrate-to-ambient restart-workloads=true`"),
         "says what to run: {failure}"
     );
     assert!(
-        run.last_status_text().starts_with("blocked: migration incomplete"),
+        run.last_status_text()
+            .starts_with("blocked: migration incomplete"),
         "{}",
         run.last_status_text()
     );
@@ -257,7 +277,7 @@ async fn a_unit_in_error_mid_refresh_fails_naming_it_and_a_rerun_after_resolve_c
         |model| {
             model
                 .application("kfp-api")
-                .is_some_and(|a| a.channel == "2.5/stable")
+                .is_some_and(|a| a.channel == "2.15/edge")
         },
         |model| {
             model
@@ -273,7 +293,10 @@ async fn a_unit_in_error_mid_refresh_fails_naming_it_and_a_rerun_after_resolve_c
     assert_eq!(run.result("result"), Some("failed"));
     let failure = run.failure();
     assert!(failure.contains("kfp-api/0 is in error"), "{failure}");
-    assert!(failure.contains("upgrade-charm"), "names its status: {failure}");
+    assert!(
+        failure.contains("upgrade-charm"),
+        "names its status: {failure}"
+    );
     assert!(
         failure.contains("re-run `juju run ckf-migrator/0 migrate-to-ambient"),
         "{failure}"
@@ -353,7 +376,10 @@ async fn the_cli_stops_on_sigint_releases_the_lease_and_a_rerun_completes() {
     let model = t.sim.model().clone();
     let interrupter = tokio::spawn(async move {
         // istio-pilot dying: the run is waiting inside remove-istio-pilot.
-        while !model.application("istio-pilot").is_some_and(|a| a.life == ckf_sim::model::Life::Dying) {
+        while !model
+            .application("istio-pilot")
+            .is_some_and(|a| a.life == ckf_sim::model::Life::Dying)
+        {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         common::send_signal("INT", pid);
@@ -380,7 +406,10 @@ async fn the_cli_stops_on_sigint_releases_the_lease_and_a_rerun_completes() {
         ),
         "advice in the CLI's syntax:\n{stderr}"
     );
-    assert!(!stderr.contains("juju run"), "no charm syntax in the CLI:\n{stderr}");
+    assert!(
+        !stderr.contains("juju run"),
+        "no charm syntax in the CLI:\n{stderr}"
+    );
     assert_eq!(lease_holder(&t), None, "the Lease is released");
     t.sim.model().faults().release_settling();
 
@@ -474,5 +503,8 @@ async fn the_cli_exits_3_when_the_migration_is_incomplete_and_says_so_in_flags()
         ),
         "{stderr}"
     );
-    assert!(!stderr.contains("restart-workloads=true"), "no charm syntax:\n{stderr}");
+    assert!(
+        !stderr.contains("restart-workloads=true"),
+        "no charm syntax:\n{stderr}"
+    );
 }

@@ -282,7 +282,9 @@ async fn migrate_to_ambient<R: Runner, E: Engine>(
                 }
                 migrate::Outcome::Failed { step, error } => {
                     let message = match &report.interrupted {
-                        Some(signal) => format!("migration interrupted by {signal} at {step}: {error}"),
+                        Some(signal) => {
+                            format!("migration interrupted by {signal} at {step}: {error}")
+                        }
                         None => format!("migration failed at {step}: {error}"),
                     };
                     tracing::error!("{message}");
@@ -313,8 +315,11 @@ async fn run_verify<R: Runner, E: Engine>(
     params: &VerifyParams,
 ) {
     set_status(tools, &status::running(VERIFY)).await;
-    let outcome =
-        tokio::time::timeout(VERIFY_TIMEOUT, engine.verify(target, params.options(ctx.unit_name.as_str()))).await;
+    let outcome = tokio::time::timeout(
+        VERIFY_TIMEOUT,
+        engine.verify(target, params.options(ctx.unit_name.as_str())),
+    )
+    .await;
     match outcome {
         Err(_) => {
             set_status(tools, &status::ready()).await;

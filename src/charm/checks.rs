@@ -42,7 +42,10 @@ pub async fn trust(source: &cluster::Source, app: &str) -> Result<(), WorkloadSt
 /// # Errors
 /// `blocked` "juju-credentials: <the Juju client's error>", e.g. `login failed: invalid entity
 /// name or password` (the client's messages never contain the password).
-pub async fn login(credentials: &juju::Credentials, secret_uri: &str) -> Result<(), WorkloadStatus> {
+pub async fn login(
+    credentials: &juju::Credentials,
+    secret_uri: &str,
+) -> Result<(), WorkloadStatus> {
     let options = juju::ConnectOptions {
         call_timeout: Duration::from_secs(30),
         ..juju::ConnectOptions::default()

@@ -93,7 +93,11 @@ impl Cluster {
             Source::InCluster => kube::Config::incluster()
                 .map_err(|e| Error::config(format!("cannot use the pod's service account: {e}")))?,
         };
-        let address = config.cluster_url.to_string().trim_end_matches('/').to_string();
+        let address = config
+            .cluster_url
+            .to_string()
+            .trim_end_matches('/')
+            .to_string();
         let client = kube::Client::try_from(config)
             .map_err(|e| Error::config(format!("cannot build the Kubernetes client: {e}")))?;
         Ok(Self { client, address })

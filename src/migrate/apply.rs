@@ -80,11 +80,16 @@ pub(crate) struct Learned {
 }
 
 /// Makes `change`, once.
-pub(crate) async fn apply(session: &Session, change: &Change) -> Result<Option<Learned>, ApplyError> {
-    apply_once(session, change).await.map_err(|source| ApplyError {
-        command: change.to_string(),
-        source,
-    })
+pub(crate) async fn apply(
+    session: &Session,
+    change: &Change,
+) -> Result<Option<Learned>, ApplyError> {
+    apply_once(session, change)
+        .await
+        .map_err(|source| ApplyError {
+            command: change.to_string(),
+            source,
+        })
 }
 
 async fn apply_once(session: &Session, change: &Change) -> Result<Option<Learned>, PortError> {

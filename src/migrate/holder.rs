@@ -68,7 +68,11 @@ mod tests {
         let me = "cli:alice@box:100";
         assert!(!is_gone_with("cli:alice@other:4242", me, |_| false));
         assert!(!is_gone_with("ckf-migrator/0", me, |_| false));
-        assert!(!is_gone_with("cli:alice@box:4242", "ckf-migrator/0", |_| false));
+        assert!(!is_gone_with(
+            "cli:alice@box:4242",
+            "ckf-migrator/0",
+            |_| false
+        ));
         assert!(!is_gone_with("cli:alice@box:notapid", me, |_| false));
     }
 

@@ -96,8 +96,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn never_stays_pending() {
         let never = Interrupt::never();
-        let waited =
-            tokio::time::timeout(Duration::from_secs(3600), never.requested()).await;
+        let waited = tokio::time::timeout(Duration::from_secs(3600), never.requested()).await;
         assert!(waited.is_err());
     }
 

@@ -165,7 +165,9 @@ fn tell_connection_events(session: &Session, events: &Events) -> tokio::task::Jo
         while let Ok(event) = rx.recv().await {
             events.warn(match event {
                 ConnectionEvent::Lost { address, cause } => {
-                    format!("connection to the Juju controller at {address} lost: {cause}; reconnecting")
+                    format!(
+                        "connection to the Juju controller at {address} lost: {cause}; reconnecting"
+                    )
                 }
                 ConnectionEvent::AttemptFailed {
                     attempt,
@@ -175,9 +177,9 @@ fn tell_connection_events(session: &Session, events: &Events) -> tokio::task::Jo
                     "reconnection attempt {attempt} failed: {error}; next attempt in {:.0} s",
                     next_in.as_secs_f64().ceil()
                 ),
-                ConnectionEvent::Restored { address, attempts } => format!(
-                    "reconnected to the Juju controller at {address} (attempt {attempts})"
-                ),
+                ConnectionEvent::Restored { address, attempts } => {
+                    format!("reconnected to the Juju controller at {address} (attempt {attempts})")
+                }
             });
         }
     })
@@ -243,7 +245,11 @@ async fn run_with(
     let observed = attempts
         .read(|| observe::observe(session, &resolved.plan, &everything))
         .await
-        .map_err(read_failed("observe", "observing the model and the cluster", options))?;
+        .map_err(read_failed(
+            "observe",
+            "observing the model and the cluster",
+            options,
+        ))?;
     let total = resolved.plan.phases.len();
     let verdicts: Vec<Vec<FactState>> = resolved
         .plan
@@ -418,7 +424,12 @@ async fn migrate(
                 ));
             }
             Err(ReadError::Cut(cut)) => {
-                return Err(cut_stop("backup", cut, "reading the model for the backup", options));
+                return Err(cut_stop(
+                    "backup",
+                    cut,
+                    "reading the model for the backup",
+                    options,
+                ));
             }
         };
         match attempts
@@ -541,10 +552,13 @@ fn incomplete(verification: &verify::Report, options: &Options) -> Outcome {
     if !options.restart_workloads && failing.iter().any(|(name, _)| name == "no-sidecars") {
         let mut with_restart = options.clone();
         with_restart.restart_workloads = true;
-        error.push_str(&format!(
-            "; run {} to restart the workloads that keep sidecars",
-            resume_command(&with_restart)
-        ));
+        let command = resume_command(&with_restart);
+        // verify's own fix names the plain command; say it again only if this run's differs.
+        if !error.contains(&command.to_string()) {
+            error.push_str(&format!(
+                "; run {command} to restart the workloads that keep sidecars"
+            ));
+        }
     }
     Outcome::Incomplete {
         failed: failing.into_iter().map(|(name, _)| name).collect(),

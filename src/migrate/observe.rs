@@ -30,7 +30,6 @@ impl ObserveError {
             ObserveError::Cluster(e) => e.is_retryable(),
         }
     }
-
 }
 
 impl Transient for ObserveError {

@@ -200,7 +200,10 @@ mod tests {
         let Verdict::Wait { tell: Some(line) } = first else {
             panic!("{first:?}")
         };
-        assert!(line.contains("the Juju controller (127.0.0.1:17070)"), "{line}");
+        assert!(
+            line.contains("the Juju controller (127.0.0.1:17070)"),
+            "{line}"
+        );
         assert!(line.contains("connection refused"), "{line}");
         assert!(line.contains("2 min 00 s"), "{line}");
         assert_eq!(second, Verdict::Wait { tell: None });
@@ -210,7 +213,13 @@ mod tests {
     fn past_the_window_it_gives_up_naming_what_since_when_and_the_last_error() {
         let mut outages = Outages::new(Duration::from_secs(120));
         let t0 = Instant::now();
-        outages.failed(Port::Kubernetes, "https://127.0.0.1:6443", t0, "refused", t0);
+        outages.failed(
+            Port::Kubernetes,
+            "https://127.0.0.1:6443",
+            t0,
+            "refused",
+            t0,
+        );
 
         let verdict = outages.failed(
             Port::Kubernetes,
@@ -223,9 +232,15 @@ mod tests {
         let Verdict::GiveUp(sentence) = verdict else {
             panic!("{verdict:?}")
         };
-        assert!(sentence.contains("the Kubernetes API (https://127.0.0.1:6443)"), "{sentence}");
+        assert!(
+            sentence.contains("the Kubernetes API (https://127.0.0.1:6443)"),
+            "{sentence}"
+        );
         assert!(sentence.contains("2 min 01 s"), "{sentence}");
-        assert!(sentence.contains("last error: TLS handshake eof"), "{sentence}");
+        assert!(
+            sentence.contains("last error: TLS handshake eof"),
+            "{sentence}"
+        );
         assert!(sentence.contains("nothing is lost"), "{sentence}");
     }
 

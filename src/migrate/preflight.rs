@@ -66,7 +66,11 @@ pub(crate) fn decide_platform(
         (asked, Some(detected)) if asked != detected => Err(format!(
             "{} contradicts the nodes, which show {}: pass {} or {}",
             pass(asked.as_str()),
-            if detected == Platform::Microk8s { "MicroK8s" } else { "Canonical Kubernetes" },
+            if detected == Platform::Microk8s {
+                "MicroK8s"
+            } else {
+                "Canonical Kubernetes"
+            },
             pass(detected.as_str()),
             pass("auto")
         )),
@@ -306,7 +310,10 @@ mod tests {
 
     #[test]
     fn an_explicit_platform_the_nodes_cannot_confirm_is_trusted() {
-        assert_eq!(decide_platform(Platform::Gke, UNKNOWN, &charm()), Ok(Platform::Gke));
+        assert_eq!(
+            decide_platform(Platform::Gke, UNKNOWN, &charm()),
+            Ok(Platform::Gke)
+        );
         assert_eq!(
             decide_platform(Platform::Microk8s, MICROK8S, &charm()),
             Ok(Platform::Microk8s)

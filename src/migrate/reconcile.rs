@@ -20,12 +20,12 @@ use crate::plan::{
 };
 use crate::session::Session;
 
+use super::Event;
 use super::apply::{ApplyError, Learned, apply, remember};
 use super::attempts::{Attempts, Cut, ReadError};
 use super::interrupt::IN_FLIGHT_GRACE;
 use super::observe::observe;
 use super::report::human_duration;
-use super::Event;
 
 /// Why a phase did not complete: where, and one sentence with the fix (the caller adds the
 /// command that resumes).
@@ -47,7 +47,12 @@ impl Stop {
     }
 
     /// The stop a [`Cut`] calls for at `step`, `doing` what (for the operator).
-    pub(crate) fn cut(step: impl Into<String>, cut: Cut, doing: &str, timeout_minutes: u64) -> Self {
+    pub(crate) fn cut(
+        step: impl Into<String>,
+        cut: Cut,
+        doing: &str,
+        timeout_minutes: u64,
+    ) -> Self {
         let step = step.into();
         match cut {
             Cut::Interrupted(signal) => Self {
@@ -207,7 +212,10 @@ impl Run<'_, '_, '_> {
                         .map(|f| format!("; {f}"))
                         .unwrap_or_default();
                     let others = if more > 0 {
-                        format!(" (and {more} more failed change{})", if more == 1 { "" } else { "s" })
+                        format!(
+                            " (and {more} more failed change{})",
+                            if more == 1 { "" } else { "s" }
+                        )
                     } else {
                         String::new()
                     };

@@ -13,8 +13,10 @@ use super::interrupt::{self, Interrupt};
 /// `on_first` is told the signal's name when the first one arrives (the CLI prints a line).
 pub fn install(on_first: impl Fn(&str) + Send + 'static) -> Interrupt {
     let (interrupter, interrupt) = interrupt::channel();
-    let (Ok(mut int), Ok(mut term)) = (signal(SignalKind::interrupt()), signal(SignalKind::terminate()))
-    else {
+    let (Ok(mut int), Ok(mut term)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
         tracing::warn!("cannot install signal handlers: SIGINT and SIGTERM stop the run at once");
         return interrupt;
     };

@@ -77,12 +77,17 @@ pub async fn run(session: &Session, options: &Options) -> Report {
         };
     }
     let snapshot = snapshot::gather(session, &plan, options).await;
-    judge(&snapshot, &plan)
+    judge_for(&snapshot, &plan, &options.front_end)
 }
 
-/// Judges a snapshot: the pure half of [`run`].
+/// Judges a snapshot: the pure half of [`run`], fixes in the CLI's syntax.
 pub fn judge(snapshot: &Snapshot, plan: &Plan) -> Report {
+    judge_for(snapshot, plan, &FrontEnd::Cli)
+}
+
+/// Judges a snapshot, with fixes in `front_end`'s syntax.
+pub fn judge_for(snapshot: &Snapshot, plan: &Plan, front_end: &FrontEnd) -> Report {
     Report {
-        checks: checks::judge_all(snapshot, plan),
+        checks: checks::judge_all(snapshot, plan, front_end),
     }
 }

@@ -55,7 +55,8 @@ impl Twinned {
     /// has a notebook: without `restart-workloads` it keeps its sidecar and the run is honestly
     /// `incomplete` (see [`Twinned::migrate_with_defaults`]).
     pub fn migrate(&self) -> Dispatch {
-        self.migrate_with_defaults().param("restart-workloads", true)
+        self.migrate_with_defaults()
+            .param("restart-workloads", true)
     }
 
     /// `migrate-to-ambient` with the schema's defaults.

@@ -221,6 +221,8 @@ struct Restart {
     top: String,
     /// The workload under it, when `top` is its controller: `StatefulSet nb`.
     via: Option<String>,
+    /// The exact command that recycles its pods, when there is one.
+    command: Option<String>,
 }
 
 /// Where a sidecar pod belongs: its workload (the Deployment behind a ReplicaSet, found by the
@@ -234,6 +236,7 @@ fn restart_of(
         return Restart {
             top: format!("Pod {ns}/{} (no owner: delete and recreate it)", pod.name),
             via: None,
+            command: None,
         };
     };
     let workload = match owner.kind.as_str() {
@@ -250,8 +253,13 @@ fn restart_of(
         return Restart {
             top: format!("{} {ns}/{}", owner.kind, owner.name),
             via: None,
+            command: None,
         };
     };
+    let command = Some(format!(
+        "kubectl -n {ns} rollout restart {} {name}",
+        kind_name(kind).to_lowercase()
+    ));
     match owners
         .get(&(kind, ns.as_str(), name.as_str()))
         .copied()
@@ -260,10 +268,12 @@ fn restart_of(
         Some(controller) => Restart {
             top: format!("{} {ns}/{}", controller.kind, controller.name),
             via: Some(format!("{} {name}", kind_name(kind))),
+            command,
         },
         None => Restart {
             top: format!("{} {ns}/{name}", kind_name(kind)),
             via: None,
+            command,
         },
     }
 }
@@ -326,11 +336,22 @@ fn no_sidecars(c: &Ctx) -> Judged {
             }
         })
         .collect();
+    let commands: Vec<String> = groups
+        .keys()
+        .filter_map(|r| r.command.as_ref())
+        .map(|c| format!("`{c}`"))
+        .collect();
+    let rerun = c.front_end.command(
+        "migrate-to-ambient",
+        &[crate::advice::param("restart-workloads", "true")],
+    );
     fail(format!(
-        "{} in {} still run istio-proxy sidecars, bypassing ambient: {}: restart them (`kubectl -n <namespace> rollout restart deployment|statefulset <name>`, or stop and start a Notebook) or re-run migrate-to-ambient restart-workloads=true",
+        "{} in {} still run istio-proxy sidecars, bypassing ambient: {}: restart {} ({}) or run {rerun}",
         counted(sidecars.len(), "pod", "pods"),
         counted(groups.len(), "workload", "workloads"),
-        described.join("; ")
+        described.join("; "),
+        if groups.len() == 1 { "it" } else { "them" },
+        commands.join(", ")
     ))
 }
 

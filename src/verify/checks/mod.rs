@@ -12,6 +12,7 @@ mod juju;
 mod kserve;
 mod mesh;
 
+use crate::advice::FrontEnd;
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::cluster::{NamespaceInfo, Read};
@@ -76,8 +77,13 @@ pub(crate) const CHECKS: &[Check] = &[
 ];
 
 /// Runs every check that applies.
-pub(crate) fn judge_all(snapshot: &Snapshot, plan: &Plan) -> Vec<CheckResult> {
-    let ctx = Ctx::new(snapshot, plan);
+pub(crate) fn judge_all(
+    snapshot: &Snapshot,
+    plan: &Plan,
+    front_end: &FrontEnd,
+) -> Vec<CheckResult> {
+    let mut ctx = Ctx::new(snapshot, plan);
+    ctx.front_end = front_end.clone();
     CHECKS
         .iter()
         .filter_map(|check| {
@@ -98,6 +104,8 @@ pub(crate) struct Ctx<'a> {
     pub plan: &'a Plan,
     /// Juju's status in the plan's terms.
     observed: Option<Observed>,
+    /// Whose syntax a fix that runs ckf-migrator is written in.
+    pub front_end: FrontEnd,
 }
 
 /// The substrate, as the engine detects it.
@@ -168,6 +176,7 @@ impl<'a> Ctx<'a> {
             snap,
             plan,
             observed: snap.status.as_ref().ok().map(crate::observed::from_status),
+            front_end: FrontEnd::default(),
         }
     }
 
@@ -318,7 +327,7 @@ mod tests {
     fn every_check_passes_on_a_migrated_model() {
         let fx = Fixture::migrated();
 
-        let results = judge_all(&fx.snapshot, &fx.plan);
+        let results = judge_all(&fx.snapshot, &fx.plan, &FrontEnd::default());
 
         let not_passed: Vec<String> = results
             .iter()
@@ -335,7 +344,7 @@ mod tests {
     }
 
     fn failed(fx: &Fixture) -> Vec<String> {
-        judge_all(&fx.snapshot, &fx.plan)
+        judge_all(&fx.snapshot, &fx.plan, &FrontEnd::default())
             .into_iter()
             .filter(|r| matches!(r.verdict, Verdict::Fail(_)))
             .map(|r| r.name)
@@ -357,7 +366,7 @@ mod tests {
             "connection to the Juju controller lost",
         ));
 
-        let results = judge_all(&fx.snapshot, &fx.plan);
+        let results = judge_all(&fx.snapshot, &fx.plan, &FrontEnd::default());
 
         let juju: Vec<&CheckResult> = results.iter().filter(|r| r.group == "juju").collect();
         assert!(!juju.is_empty());
