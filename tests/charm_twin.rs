@@ -30,7 +30,9 @@ async fn config_changed_with_a_wrong_password_is_blocked_without_showing_it() {
 
     assert_eq!(
         run.last_status_text(),
-        "blocked: juju-credentials: login failed: invalid entity name or password"
+        format!(
+            "blocked: juju-credentials: login failed: invalid entity name or password; run `juju update-secret {SECRET_URI} username=<user> password=<password>` with a model admin's password"
+        )
     );
     assert!(!run.everything_said().contains("wrong-horse-battery"));
 }

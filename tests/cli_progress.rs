@@ -41,6 +41,8 @@ impl Running {
         vec![
             env!("CARGO_BIN_EXE_ckf-migrator").to_string(),
             "migrate-to-ambient".into(),
+            // The twin's notebook keeps its sidecar otherwise, and the run ends `incomplete`.
+            "--restart-workloads".into(),
             "--controller".into(),
             self.sim.juju_address(),
             "--model-uuid".into(),

@@ -177,7 +177,18 @@ fn config_yaml_declares_the_credentials_secret_and_how_to_set_it() {
     let options = map(&config["options"], "options");
     assert_eq!(
         keys(options),
-        BTreeSet::from(["juju-credentials".to_string(), "poll-interval".to_string()])
+        BTreeSet::from([
+            "juju-credentials".to_string(),
+            "outage-grace".to_string(),
+            "poll-interval".to_string()
+        ])
+    );
+    let grace = &config["options"]["outage-grace"];
+    assert_eq!(grace["type"], Value::from("float"));
+    assert_eq!(
+        grace["default"].as_f64(),
+        Some(ckf_migrator::migrate::DEFAULT_OUTAGE_GRACE.as_secs_f64()),
+        "the engine's default grace window"
     );
     let poll = &config["options"]["poll-interval"];
     assert_eq!(poll["type"], Value::from("float"));

@@ -320,8 +320,18 @@ async fn a_serverless_inference_service_is_refused_unless_its_loss_is_allowed() 
 
     let allowed = t.migrate().param("allow-serverless-loss", true).run().await;
 
-    succeeded(&allowed);
+    // Every change is made, and verify says honestly what the operator allowed to break.
     assert_migrated(&t);
+    assert_eq!(allowed.result("result"), Some("incomplete"));
+    assert_eq!(
+        allowed.result("failed-checks"),
+        Some("no-serverless-inferenceservices")
+    );
+    assert!(
+        allowed.failure().contains("admin/sklearn-iris"),
+        "{}",
+        allowed.failure()
+    );
 }
 
 #[tokio::test]

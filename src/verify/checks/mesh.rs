@@ -532,7 +532,8 @@ mod tests {
             &[
                 "1 pod in 1 workload",
                 "Notebook alice/nb (StatefulSet nb: nb-0)",
-                "restart-workloads=true",
+                "restart it (`kubectl -n alice rollout restart statefulset nb`)",
+                "or run `ckf-migrator migrate-to-ambient --restart-workloads`",
             ],
         );
     }
