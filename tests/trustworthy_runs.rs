@@ -126,7 +126,10 @@ async fn a_controller_gone_for_good_ends_the_run_soon_after_the_grace_window() {
     let failure = run.failure();
     let address = t.sim.juju_address();
     for expected in [
-        format!("lost contact with the Juju controller ({address}) at "),
+        format!(
+            "migration failed at deploy-istio: lost contact with the Juju controller ({address}) at "
+        ),
+        "Connection refused".to_string(),
         "longer than the grace window of 3 s".to_string(),
         "last error: ".to_string(),
         "nothing is lost".to_string(),
@@ -187,7 +190,9 @@ async fn signalled_in(signal: &'static str, phase: &str, hold: &str) {
     assert_eq!(stopped.result("failed-step"), Some(phase));
     let failure = stopped.failure();
     assert!(
-        failure.starts_with(&format!("migration interrupted by SIG{signal} at {phase}")),
+        failure.starts_with(&format!(
+            "migration stopped at {phase}: interrupted by SIG{signal} while "
+        )),
         "{failure}"
     );
     assert!(

@@ -281,10 +281,9 @@ async fn migrate_to_ambient<R: Runner, E: Engine>(
                     }
                 }
                 migrate::Outcome::Failed { step, error } => {
+                    // An interrupt's error already says which signal stopped the run.
                     let message = match &report.interrupted {
-                        Some(signal) => {
-                            format!("migration interrupted by {signal} at {step}: {error}")
-                        }
+                        Some(_) => format!("migration stopped at {step}: {error}"),
                         None => format!("migration failed at {step}: {error}"),
                     };
                     tracing::error!("{message}");

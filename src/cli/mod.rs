@@ -315,7 +315,7 @@ async fn migrate_to_ambient(
     Ok(match &report.outcome {
         migrate::Outcome::Failed { step, error } => match report.interrupted.as_deref() {
             Some(signal) => {
-                eprintln!("interrupted by {signal} at {step}: {error}");
+                eprintln!("stopped at {step}: {error}");
                 exit_code::interrupted(signal)
             }
             None => {

@@ -430,10 +430,10 @@ impl Client {
             });
             slot.current = None;
         }
-        if let (Some(at), Some(error)) = (slot.retry_at, &slot.last_error) {
-            if Instant::now() < at {
-                return Err(error.clone());
-            }
+        if let (Some(at), Some(error)) = (slot.retry_at, &slot.last_error)
+            && Instant::now() < at
+        {
+            return Err(error.clone());
         }
         match establish(&self.credentials, &self.options, &self.tls).await {
             Ok(connection) => {

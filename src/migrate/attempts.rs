@@ -96,18 +96,10 @@ impl<'a> Attempts<'a> {
     /// What passed at [`Attempts::limit`]: an outage's grace or the deadline.
     pub(crate) fn expired(&mut self) -> Cut {
         let now = Instant::now();
-        if let Some((port, since)) = self.outages.oldest() {
-            if since + self.options.outage_grace <= now + Duration::from_millis(1) {
-                let address = self.address(port).to_string();
-                if let Verdict::GiveUp(why) = self.outages.failed(
-                    port,
-                    &address,
-                    since,
-                    "no answer while waiting",
-                    now.max(since + self.options.outage_grace),
-                ) {
-                    return Cut::Outage(why);
-                }
+        if let Some((port, _)) = self.outages.oldest() {
+            let address = self.address(port).to_string();
+            if let Some(why) = self.outages.expired(port, &address, now) {
+                return Cut::Outage(why);
             }
         }
         Cut::Deadline

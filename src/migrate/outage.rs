@@ -92,6 +92,23 @@ pub(crate) enum Verdict {
     GiveUp(String),
 }
 
+fn give_up(
+    port: Port,
+    address: &str,
+    outage: &Outage,
+    lasted: Duration,
+    grace: Duration,
+) -> String {
+    format!(
+        "lost contact with {} ({address}) at {} and it has not answered for {}, longer than the grace window of {}; last error: {}; nothing is lost",
+        port.name(),
+        outage.at.strftime("%H:%M:%S UTC"),
+        human_duration(lasted),
+        human_duration(grace),
+        outage.last_error,
+    )
+}
+
 /// The open outages of one run.
 #[derive(Debug)]
 pub(crate) struct Outages {
@@ -131,13 +148,7 @@ impl Outages {
         outage.failures += 1;
         let lasted = now.saturating_duration_since(outage.since);
         if lasted >= grace {
-            return Verdict::GiveUp(format!(
-                "lost contact with {} ({address}) at {} and it has not answered for {}, longer than the grace window of {}; last error: {error}; nothing is lost",
-                port.name(),
-                outage.at.strftime("%H:%M:%S UTC"),
-                human_duration(lasted),
-                human_duration(grace),
-            ));
+            return Verdict::GiveUp(give_up(port, address, outage, lasted, grace));
         }
         Verdict::Wait {
             tell: news.then(|| {
@@ -150,16 +161,22 @@ impl Outages {
         }
     }
 
+    /// The outage of `port` has outlived the grace window at `now` without a new failure (a
+    /// request still hanging): the sentence that ends the run, with the last error seen.
+    pub(crate) fn expired(&self, port: Port, address: &str, now: Instant) -> Option<String> {
+        let outage = self.open.get(&port)?;
+        let lasted = now.saturating_duration_since(outage.since);
+        (lasted >= self.grace).then(|| give_up(port, address, outage, lasted, self.grace))
+    }
+
     /// A request to `port` succeeded: closes its outage, returning a line for the operator if
     /// there was one.
     pub(crate) fn succeeded(&mut self, port: Port, now: Instant) -> Option<String> {
         let outage = self.open.remove(&port)?;
         Some(format!(
-            "{} answers again after {} ({} failed request{}); carrying on",
+            "{} answers again after {}; carrying on",
             port.name(),
             human_duration(now.saturating_duration_since(outage.since)),
-            outage.failures,
-            if outage.failures == 1 { "" } else { "s" }
         ))
     }
 
@@ -262,6 +279,26 @@ mod tests {
     }
 
     #[test]
+    fn a_hanging_request_past_the_window_ends_with_the_last_error_seen() {
+        let mut outages = Outages::new(Duration::from_secs(120));
+        let t0 = Instant::now();
+        outages.failed(Port::Juju, ADDRESS, t0, "connection refused", t0);
+
+        assert_eq!(
+            outages.expired(Port::Juju, ADDRESS, t0 + Duration::from_secs(119)),
+            None
+        );
+        let sentence = outages
+            .expired(Port::Juju, ADDRESS, t0 + Duration::from_secs(120))
+            .expect("past the window");
+
+        assert!(
+            sentence.contains("last error: connection refused"),
+            "{sentence}"
+        );
+    }
+
+    #[test]
     fn success_closes_the_outage_and_says_so_once() {
         let mut outages = Outages::new(Duration::from_secs(120));
         let t0 = Instant::now();
@@ -272,7 +309,7 @@ mod tests {
 
         assert_eq!(
             back.as_deref(),
-            Some("the Juju controller answers again after 42 s (1 failed request); carrying on")
+            Some("the Juju controller answers again after 42 s; carrying on")
         );
         assert_eq!(outages.succeeded(Port::Juju, t0), None);
         assert_eq!(outages.deadline(), None);

@@ -98,6 +98,9 @@ pub(crate) fn judge(
         .collect()
 }
 
+/// Each change of a batch as a command, and how applying it went, grouped by subject.
+type Applied = Vec<Vec<(String, Result<Option<Learned>, ApplyError>)>>;
+
 /// What one batch of changes came to.
 struct Batch {
     /// Changes that could not be made and will not be by waiting.
@@ -276,10 +279,9 @@ impl Run<'_, '_, '_> {
             by_subject.entry(change.subject()).or_default().push(change);
         }
         let session = self.session;
-        type Applied = (String, Result<Option<Learned>, ApplyError>);
         let requests = stream::iter(by_subject.into_values())
             .map(|group| async move {
-                let mut out: Vec<Applied> = Vec::new();
+                let mut out = Vec::new();
                 for change in group {
                     let result = apply(session, &change).await;
                     let failed = result.is_err();
@@ -291,7 +293,7 @@ impl Run<'_, '_, '_> {
                 out
             })
             .buffer_unordered(self.attempts.options.concurrency.max(1))
-            .collect::<Vec<Vec<Applied>>>();
+            .collect::<Applied>();
         let mut requests = pin!(requests);
         let sent = Instant::now();
         let doing = "changes were being applied";
@@ -318,12 +320,7 @@ impl Run<'_, '_, '_> {
     }
 
     /// Takes in the results of a batch: what was applied, what failed, what to re-evaluate.
-    fn record(
-        &mut self,
-        results: Vec<Vec<(String, Result<Option<Learned>, ApplyError>)>>,
-        sent: Instant,
-        step: &str,
-    ) -> Result<Batch, Stop> {
+    fn record(&mut self, results: Applied, sent: Instant, step: &str) -> Result<Batch, Stop> {
         let mut batch = Batch {
             failures: Vec::new(),
             unsettled: Vec::new(),
