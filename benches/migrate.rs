@@ -116,7 +116,14 @@ async fn run_once() -> anyhow::Result<Measured> {
             &sim,
             dir.path(),
             "migrate-to-ambient",
-            &["--platform", "auto", "--poll-interval", &poll],
+            // The twin's notebook keeps its sidecar otherwise, and the run ends `incomplete`.
+            &[
+                "--platform",
+                "auto",
+                "--restart-workloads",
+                "--poll-interval",
+                &poll,
+            ],
             RUN_LIMIT,
         )
     })?;

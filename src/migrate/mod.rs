@@ -5,7 +5,13 @@
 //! the [`Session`]'s two ports.
 //!
 //! Start reading at [`run`]: preflight (read-only), then either the dry-run's list of commands or
-//! the lease, the backup, and one reconcile loop per phase (`reconcile`), then verify.
+//! the lease, the backup, and one reconcile loop per phase (`reconcile`), then verify, whose
+//! verdict decides between `migrated` and `incomplete`.
+//!
+//! Failure is an outcome: every request and every pause goes through `attempts`, which bounds it
+//! by the run's deadline, the outage grace window (`outage`) and an [`Interrupt`]; a stop of any
+//! kind ends in a report that names where, why and the command that resumes, in the syntax of the
+//! front end that runs the engine ([`crate::advice`]).
 
 mod apply;
 mod attempts;
