@@ -220,7 +220,10 @@ async fn run_with(
         .read(|| session.juju.full_status())
         .await
         .map_err(read_failed("preflight", "reading the model", options))?;
-    let findings = preflight::run(session, plan, options, &status).await;
+    let findings = attempts
+        .bounded(preflight::run(session, plan, options, &status))
+        .await
+        .map_err(|cut| cut_stop("preflight", cut, "running the preflight checks", options))?;
     for note in &findings.notes {
         events.note(format!("preflight: {note}"));
     }
