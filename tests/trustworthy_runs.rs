@@ -513,3 +513,33 @@ async fn the_cli_exits_3_when_the_migration_is_incomplete_and_says_so_in_flags()
         "no charm syntax:\n{stderr}"
     );
 }
+
+#[tokio::test]
+async fn the_cli_without_cluster_access_is_told_about_its_kubeconfig_not_juju_trust() {
+    let t = start(Twin::ckf_1_11().untrusted()).await;
+    let files = cli_files(&t);
+
+    let run = tokio::time::timeout(LIMIT, cli(&t, &files, &["plan"]).output())
+        .await
+        .expect("in time")
+        .expect("runs");
+
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(
+            "missing trust: ckf-migrator cannot read cluster-wide objects: use a kubeconfig"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("juju trust"),
+        "no charm syntax in the CLI:\n{stderr}"
+    );
+    assert!(
+        stderr.contains(
+            "fix this, then run `ckf-migrator migrate-to-ambient --dry-run` with the same connection flags"
+        ),
+        "{stderr}"
+    );
+}

@@ -121,6 +121,10 @@ pub fn resume_command(options: &Options) -> advice::Command {
     if options.allow_serverless_loss {
         params.push(advice::param("allow-serverless-loss", "true"));
     }
+    // A dry-run's advice must not turn into a run that changes the model.
+    if options.dry_run {
+        params.push(advice::param("dry-run", "true"));
+    }
     options.front_end.command("migrate-to-ambient", &params)
 }
 
@@ -396,6 +400,7 @@ fn sidecar_warnings(
     }
     let mut with_restart = options.clone();
     with_restart.restart_workloads = true;
+    with_restart.dry_run = false;
     vec![format!(
         "{} workload{} will keep {} istio-proxy sidecar{} after this run and verify will fail no-sidecars: {}; to restart them as part of the migration run {}",
         leftovers.len(),

@@ -181,23 +181,38 @@ pub(crate) async fn run(
     match cluster.can_list_nodes().await {
         Ok(true) => match cluster.node_labels().await {
             Ok(nodes) => {
-                let cilium = cluster.config_map_data("kube-system", "cilium-config").await.map(|d| d.is_some()).unwrap_or(false);
-                match decide_platform(options.platform, Substrate::from_nodes(&nodes, cilium), &options.front_end) {
+                let cilium = cluster
+                    .config_map_data("kube-system", "cilium-config")
+                    .await
+                    .map(|d| d.is_some())
+                    .unwrap_or(false);
+                match decide_platform(
+                    options.platform,
+                    Substrate::from_nodes(&nodes, cilium),
+                    &options.front_end,
+                ) {
                     Ok(platform) => {
                         if options.platform == Platform::Auto {
-                            findings.notes.push(format!("platform: detected {platform} from the nodes"));
+                            findings
+                                .notes
+                                .push(format!("platform: detected {platform} from the nodes"));
                         }
                         findings.platform = Some(platform);
                     }
                     Err(sentence) => findings.failures.push(sentence),
                 }
             }
-            Err(e) => findings.failures.push(format!("cannot read the nodes: {e}")),
+            Err(e) => findings
+                .failures
+                .push(format!("cannot read the nodes: {e}")),
         },
-        Ok(false) => findings.failures.push(
-            "missing trust: ckf-migrator cannot read cluster-wide objects: run `juju trust ckf-migrator --scope=cluster`".into(),
-        ),
-        Err(e) => findings.failures.push(format!("cannot list the nodes: {e}")),
+        Ok(false) => findings.failures.push(format!(
+            "missing trust: ckf-migrator cannot read cluster-wide objects: {}",
+            options.front_end.cluster_access_fix()
+        )),
+        Err(e) => findings
+            .failures
+            .push(format!("cannot list the nodes: {e}")),
     }
 
     let knative_serving_present = matches!(
