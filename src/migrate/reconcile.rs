@@ -192,7 +192,10 @@ impl Run<'_, '_, '_> {
                     return Err(Stop::cut(
                         &step,
                         Cut::Interrupted(signal),
-                        &format!("about to start phase {index}/{total} {}", phase.name),
+                        &format!(
+                            "about to start new changes in phase {index}/{total} {}",
+                            phase.name
+                        ),
                         self.timeout_minutes(),
                     ));
                 }
