@@ -10,6 +10,7 @@
 pub mod demo;
 pub mod progress;
 
+use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -298,7 +299,9 @@ async fn migrate_to_ambient(
     let target = target(connection, &std::env::vars().collect::<Vec<_>>())?;
     let mut options = migrate_options(engine, dry_run);
     options.interrupt = migrate::signals::install(|name| {
-        eprintln!(
+        // Through the progress display's writer, so a live status line is not torn.
+        let _ = writeln!(
+            progress::LogWriter,
             "{name} received: stopping at a safe point (changes in flight may take {} s; Ctrl-C again exits at once)",
             migrate::interrupt::IN_FLIGHT_GRACE.as_secs()
         );
@@ -335,10 +338,8 @@ async fn migrate_to_ambient(
 pub mod exit_code {
     use std::process::ExitCode;
 
-    /// The run failed (or verify found failing checks).
+    /// The run failed (or verify found failing checks). Bad usage is 2, as clap exits.
     pub const FAILED: u8 = 1;
-    /// Bad usage: an unknown flag or a missing value.
-    pub const USAGE: u8 = 2;
     /// Every change is made but the final verify fails: the migration is not finished.
     pub const INCOMPLETE: u8 = 3;
 

@@ -28,7 +28,7 @@ pub enum AccessCause {
 /// The API server at `address` could not be used, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccessError {
-    /// The API server's URL, as configured (`https://10.152.183.1:443` in a pod).
+    /// The API server's URL, as configured (in a pod, the `KUBERNETES_SERVICE_HOST` Service address).
     pub address: String,
     /// What went wrong.
     pub cause: AccessCause,
@@ -100,27 +100,20 @@ impl Cluster {
     /// # Errors
     /// The server cannot be reached or refuses the credentials; the [`AccessError`] says which.
     pub async fn check_access(&self) -> Result<(), AccessError> {
-        let mut pause = std::time::Duration::from_millis(200);
-        let mut attempt = 1;
-        loop {
-            let error = match self.client.apiserver_version().await {
-                Ok(_) => return Ok(()),
-                Err(e) => e,
-            };
-            let cause = classify(&error);
-            let timed_out = matches!(&cause, AccessCause::Unreachable(why) if why == TIMED_OUT);
-            if attempt >= super::READ_ATTEMPTS || timed_out || !super::error::transient(&error) {
+        let worth_retrying = |e: &kube::Error| {
+            super::error::transient(e)
+                && !matches!(classify(e), AccessCause::Unreachable(why) if why == TIMED_OUT)
+        };
+        super::retrying_when(|| self.client.apiserver_version(), worth_retrying)
+            .await
+            .map(drop)
+            .map_err(|error| {
                 tracing::debug!("Kubernetes access check failed: {error}");
-                return Err(AccessError {
+                AccessError {
                     address: self.address.clone(),
-                    cause,
-                });
-            }
-            tracing::debug!("Kubernetes access check failed ({error}); trying again in {pause:?}");
-            tokio::time::sleep(pause).await;
-            pause *= 2;
-            attempt += 1;
-        }
+                    cause: classify(&error),
+                }
+            })
     }
 }
 

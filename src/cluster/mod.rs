@@ -33,7 +33,19 @@ const READ_ATTEMPTS: u32 = 4;
 
 /// Runs an idempotent read, trying again after a pause (0.2 s, doubling) when the API server is
 /// throttling, failing or unreachable. Writes never go through here.
-pub(crate) async fn retrying<T, F, Fut>(mut read: F) -> std::result::Result<T, kube::Error>
+pub(crate) async fn retrying<T, F, Fut>(read: F) -> std::result::Result<T, kube::Error>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = std::result::Result<T, kube::Error>>,
+{
+    retrying_when(read, error::transient).await
+}
+
+/// [`retrying`], with `worth_retrying` deciding which failures are tried again.
+pub(crate) async fn retrying_when<T, F, Fut>(
+    mut read: F,
+    worth_retrying: impl Fn(&kube::Error) -> bool,
+) -> std::result::Result<T, kube::Error>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = std::result::Result<T, kube::Error>>,
@@ -42,7 +54,7 @@ where
     let mut attempt = 1;
     loop {
         match read().await {
-            Err(e) if attempt < READ_ATTEMPTS && error::transient(&e) => {
+            Err(e) if attempt < READ_ATTEMPTS && worth_retrying(&e) => {
                 tracing::debug!("Kubernetes read failed ({e}); trying again in {pause:?}");
                 tokio::time::sleep(pause).await;
                 pause *= 2;
