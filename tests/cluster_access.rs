@@ -11,7 +11,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use ckf_sim::{ADMIN_USER, TRUSTED_TOKEN, Twin};
+use ckf_sim::{TRUSTED_TOKEN, Twin};
 use common::refused_address;
 use common::twin::{Twinned, start};
 
@@ -80,26 +80,8 @@ async fn cli_verify_with_an_unreachable_cluster_prints_one_row_naming_the_addres
     let t = start(Twin::ckf_1_11().migrated()).await;
     let dir = tempfile::tempdir().expect("temp dir");
     let (kubeconfig, address) = unreachable_kubeconfig(&t, dir.path());
-    let ca = dir.path().join("ca.pem");
-    std::fs::write(&ca, t.sim.juju_ca_pem()).expect("ca");
-    let password = dir.path().join("password");
-    std::fs::write(&password, t.sim.admin_password()).expect("password");
 
-    let run = tokio::process::Command::new(env!("CARGO_BIN_EXE_ckf-migrator"))
-        .arg("verify")
-        .args(["--controller", &t.sim.juju_address()])
-        .args(["--model-uuid", t.sim.model_uuid()])
-        .args(["--model", t.sim.model_name()])
-        .arg("--ca-cert")
-        .arg(&ca)
-        .args(["--username", ADMIN_USER])
-        .arg("--password-file")
-        .arg(&password)
-        .arg("--kubeconfig")
-        .arg(&kubeconfig)
-        .env_remove("JUJU_DISPATCH_PATH")
-        .env_remove("RUST_LOG")
-        .output();
+    let run = t.cli_with_kubeconfig(&["verify"], &kubeconfig).output();
     let output = tokio::time::timeout(LIMIT, run)
         .await
         .expect("the CLI finishes in time")

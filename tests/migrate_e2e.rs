@@ -10,7 +10,6 @@ use std::collections::BTreeSet;
 use ckf_sim::Twin;
 use ckf_sim::fixtures::guide::{self, Step};
 use ckf_sim::model::AppView;
-use common::Run;
 use common::twin::{Twinned, start};
 use serde_json::{Value, json};
 
@@ -186,22 +185,13 @@ fn assert_migrated(t: &Twinned) {
     t.assert_schema_clean();
 }
 
-fn succeeded(run: &Run) {
-    assert!(
-        run.succeeded(),
-        "action failed: {}\nstderr: {}",
-        run.failure(),
-        run.stderr()
-    );
-}
-
 #[tokio::test]
 async fn ckf_1_11_on_microk8s_migrates_to_the_guides_target() {
     let t = start(Twin::ckf_1_11()).await;
 
     let run = t.migrate().run().await;
 
-    succeeded(&run);
+    run.assert_succeeded();
     assert_eq!(run.result("result"), Some("migrated"));
     assert_migrated(&t);
     assert_eq!(
@@ -248,7 +238,7 @@ async fn ckf_1_11_on_canonical_k8s_configures_cilium_and_an_empty_platform() {
 
     let run = t.migrate().run().await;
 
-    succeeded(&run);
+    run.assert_succeeded();
     assert_migrated(&t);
     assert_eq!(
         app(&t, "istio-k8s")
@@ -282,7 +272,7 @@ async fn optional_components_that_are_absent_are_skipped_and_reported() {
 
     let run = t.migrate().run().await;
 
-    succeeded(&run);
+    run.assert_succeeded();
     assert_migrated(&t);
     let skipped = run.result("skipped-facts").unwrap_or_default();
     for missing in ["katib-controller", "katib-ui", "kserve-controller"] {
@@ -340,7 +330,7 @@ async fn dry_run_lists_the_guides_commands_and_writes_nothing() {
 
     let run = t.migrate().param("dry-run", true).run().await;
 
-    succeeded(&run);
+    run.assert_succeeded();
     assert_eq!(run.result("result"), Some("planned"));
     let commands = run.result("commands").expect("commands");
     for expected in [
@@ -362,12 +352,12 @@ async fn dry_run_lists_the_guides_commands_and_writes_nothing() {
 #[tokio::test]
 async fn a_second_run_on_a_migrated_model_changes_nothing() {
     let t = start(Twin::ckf_1_11()).await;
-    succeeded(&t.migrate().run().await);
+    t.migrate().run().await.assert_succeeded();
     let (juju, kube) = (t.juju_writes(), t.kube_writes());
 
     let again = t.migrate().run().await;
 
-    succeeded(&again);
+    again.assert_succeeded();
     assert_eq!(again.result("result"), Some("already-migrated"));
     assert_eq!(again.result("applied"), Some("0"));
     assert_eq!(
@@ -475,7 +465,7 @@ async fn the_password_reaches_no_hook_tool_argument_and_no_log() {
 
     let run = t.migrate().run().await;
 
-    succeeded(&run);
+    run.assert_succeeded();
     let password = t.sim.admin_password();
     assert!(
         run.argv_all()
@@ -511,7 +501,7 @@ async fn killed_while(phase: &str, hold: Option<&str>) {
 
     let rerun = t.migrate().run().await;
 
-    succeeded(&rerun);
+    rerun.assert_succeeded();
     assert_eq!(rerun.result("result"), Some("migrated"));
     assert_migrated(&t);
 }
@@ -545,7 +535,7 @@ async fn a_dropped_juju_connection_is_survived_or_resumed() {
 
     let first = t.migrate().run().await;
     if first.result("result") != Some("migrated") {
-        succeeded(&t.migrate().run().await);
+        t.migrate().run().await.assert_succeeded();
     }
 
     assert_migrated(&t);
@@ -560,7 +550,7 @@ async fn kubernetes_answering_500_for_a_second_is_ridden_out() {
 
     let run = t.migrate().run().await;
 
-    succeeded(&run);
+    run.assert_succeeded();
     assert_eq!(run.result("result"), Some("migrated"));
     assert_migrated(&t);
 }

@@ -4,26 +4,15 @@
 
 mod common;
 
-use std::path::PathBuf;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use ckf_sim::{ADMIN_USER, Twin};
+use ckf_sim::Twin;
 use common::Run;
 use common::twin::{Twinned, start};
 use serde_json::{Value, json};
 
 /// Upper bound on one CLI run in these tests.
 const LIMIT: Duration = Duration::from_secs(240);
-
-fn succeeded(run: &Run) {
-    assert!(
-        run.succeeded(),
-        "action failed: {}\nstderr: {}",
-        run.failure(),
-        run.stderr()
-    );
-}
 
 fn logs(run: &Run) -> String {
     run.logs().join("\n")
@@ -81,7 +70,7 @@ async fn a_controller_outage_shorter_than_the_grace_window_costs_nothing() {
     let run = t.migrate().config("outage-grace", json!(60)).run().await;
     outage.await.expect("the outage happened");
 
-    succeeded(&run);
+    run.assert_succeeded();
     assert_eq!(run.result("result"), Some("migrated"));
     let said = logs(&run);
     let address = t.sim.juju_address();
@@ -142,7 +131,7 @@ async fn a_controller_gone_for_good_ends_the_run_soon_after_the_grace_window() {
     t.sim.model().faults().controller_up();
     let rerun = t.migrate().run().await;
 
-    succeeded(&rerun);
+    rerun.assert_succeeded();
     assert_eq!(rerun.result("result"), Some("migrated"));
 }
 
@@ -156,7 +145,7 @@ async fn kubernetes_throttling_for_a_while_is_ridden_out() {
 
     let run = t.migrate().run().await;
 
-    succeeded(&run);
+    run.assert_succeeded();
     assert_eq!(run.result("result"), Some("migrated"));
 }
 
@@ -205,7 +194,7 @@ async fn signalled_in(signal: &'static str, phase: &str, hold: &str) {
 
     let rerun = t.migrate().run().await;
 
-    succeeded(&rerun);
+    rerun.assert_succeeded();
     assert_eq!(rerun.result("result"), Some("migrated"));
 }
 
@@ -239,7 +228,7 @@ async fn without_restart_workloads_a_notebook_keeps_its_sidecar_and_the_run_is_i
 
     let planned = t.migrate_with_defaults().param("dry-run", true).run().await;
 
-    succeeded(&planned);
+    planned.assert_succeeded();
     let warning = planned.result("warnings").unwrap_or_default().to_string();
     assert!(
         warning.contains("admin/my-notebook") && warning.contains("restart-workloads=true"),
@@ -270,7 +259,7 @@ async fn without_restart_workloads_a_notebook_keeps_its_sidecar_and_the_run_is_i
 
     let finished = t.migrate().run().await;
 
-    succeeded(&finished);
+    finished.assert_succeeded();
     assert_eq!(finished.result("result"), Some("migrated"));
 }
 
@@ -314,7 +303,7 @@ async fn a_unit_in_error_mid_refresh_fails_naming_it_and_a_rerun_after_resolve_c
         .expect("kfp-api/0 exists");
     let rerun = t.migrate().run().await;
 
-    succeeded(&rerun);
+    rerun.assert_succeeded();
     assert_eq!(rerun.result("result"), Some("migrated"));
 }
 
@@ -322,50 +311,10 @@ async fn a_unit_in_error_mid_refresh_fails_naming_it_and_a_rerun_after_resolve_c
 // The CLI
 // ---------------------------------------------------------------------------------------------
 
-/// The files a CLI run needs to reach the twin.
-struct CliFiles {
-    _dir: tempfile::TempDir,
-    kubeconfig: PathBuf,
-    ca: PathBuf,
-    password: PathBuf,
-}
-
-fn cli_files(t: &Twinned) -> CliFiles {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let kubeconfig = t.sim.write_kubeconfig(dir.path()).expect("kubeconfig");
-    let ca = dir.path().join("ca.pem");
-    std::fs::write(&ca, t.sim.juju_ca_pem()).expect("ca");
-    let password = dir.path().join("password");
-    std::fs::write(&password, t.sim.admin_password()).expect("password");
-    CliFiles {
-        _dir: dir,
-        kubeconfig,
-        ca,
-        password,
-    }
-}
-
-fn cli(t: &Twinned, files: &CliFiles, args: &[&str]) -> tokio::process::Command {
-    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_ckf-migrator"));
-    command
-        .args(args)
-        .args(["--controller", &t.sim.juju_address()])
-        .args(["--model-uuid", t.sim.model_uuid()])
-        .args(["--model", t.sim.model_name()])
-        .arg("--ca-cert")
-        .arg(&files.ca)
-        .args(["--username", ADMIN_USER])
-        .arg("--password-file")
-        .arg(&files.password)
-        .arg("--kubeconfig")
-        .arg(&files.kubeconfig)
-        .args(["--poll-interval", "0.05"])
-        .env_remove("JUJU_DISPATCH_PATH")
-        .env_remove("KUBECONFIG")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
+/// `ckf-migrator ARGS` against the twin, polling fast.
+fn cli(t: &Twinned, args: &[&str]) -> tokio::process::Command {
+    let mut command = t.cli(args);
+    command.args(["--poll-interval", "0.05"]);
     command
 }
 
@@ -373,8 +322,7 @@ fn cli(t: &Twinned, files: &CliFiles, args: &[&str]) -> tokio::process::Command 
 async fn the_cli_stops_on_sigint_releases_the_lease_and_a_rerun_completes() {
     let t = start(Twin::ckf_1_11().timing(0.02)).await;
     t.sim.model().faults().hold_settling("istio-pilot");
-    let files = cli_files(&t);
-    let child = cli(&t, &files, &["migrate-to-ambient", "--restart-workloads"])
+    let child = cli(&t, &["migrate-to-ambient", "--restart-workloads"])
         .spawn()
         .expect("start the CLI");
     let pid = child.id().expect("pid");
@@ -420,7 +368,7 @@ async fn the_cli_stops_on_sigint_releases_the_lease_and_a_rerun_completes() {
 
     let rerun = tokio::time::timeout(
         LIMIT,
-        cli(&t, &files, &["migrate-to-ambient", "--restart-workloads"]).output(),
+        cli(&t, &["migrate-to-ambient", "--restart-workloads"]).output(),
     )
     .await
     .expect("in time")
@@ -437,7 +385,6 @@ async fn the_cli_stops_on_sigint_releases_the_lease_and_a_rerun_completes() {
 #[tokio::test]
 async fn the_cli_takes_over_a_lease_whose_holder_died_on_this_host() {
     let t = start(Twin::ckf_1_11()).await;
-    let files = cli_files(&t);
     let dead = std::process::Command::new("true")
         .spawn()
         .expect("spawn true");
@@ -461,7 +408,7 @@ async fn the_cli_takes_over_a_lease_whose_holder_died_on_this_host() {
 
     let run = tokio::time::timeout(
         LIMIT,
-        cli(&t, &files, &["migrate-to-ambient", "--restart-workloads"]).output(),
+        cli(&t, &["migrate-to-ambient", "--restart-workloads"]).output(),
     )
     .await
     .expect("in time")
@@ -480,9 +427,8 @@ async fn the_cli_takes_over_a_lease_whose_holder_died_on_this_host() {
 #[tokio::test]
 async fn the_cli_exits_3_when_the_migration_is_incomplete_and_says_so_in_flags() {
     let t = start(Twin::ckf_1_11()).await;
-    let files = cli_files(&t);
 
-    let planned = tokio::time::timeout(LIMIT, cli(&t, &files, &["plan"]).output())
+    let planned = tokio::time::timeout(LIMIT, cli(&t, &["plan"]).output())
         .await
         .expect("in time")
         .expect("runs");
@@ -493,7 +439,7 @@ async fn the_cli_exits_3_when_the_migration_is_incomplete_and_says_so_in_flags()
         "plan warns up front, in flags:\n{plan_err}"
     );
 
-    let run = tokio::time::timeout(LIMIT, cli(&t, &files, &["migrate-to-ambient"]).output())
+    let run = tokio::time::timeout(LIMIT, cli(&t, &["migrate-to-ambient"]).output())
         .await
         .expect("in time")
         .expect("runs");
@@ -517,9 +463,8 @@ async fn the_cli_exits_3_when_the_migration_is_incomplete_and_says_so_in_flags()
 #[tokio::test]
 async fn the_cli_without_cluster_access_is_told_about_its_kubeconfig_not_juju_trust() {
     let t = start(Twin::ckf_1_11().untrusted()).await;
-    let files = cli_files(&t);
 
-    let run = tokio::time::timeout(LIMIT, cli(&t, &files, &["plan"]).output())
+    let run = tokio::time::timeout(LIMIT, cli(&t, &["plan"]).output())
         .await
         .expect("in time")
         .expect("runs");

@@ -419,6 +419,16 @@ impl Run {
         self.code == Some(0) && !self.action().is_some_and(|a| a.failed)
     }
 
+    /// Fails the test, saying why, unless the run [`Run::succeeded`].
+    pub fn assert_succeeded(&self) {
+        assert!(
+            self.succeeded(),
+            "action failed: {}\nstderr: {}",
+            self.failure(),
+            self.stderr()
+        );
+    }
+
     /// Why it did not succeed: the `action-fail` message, or the exit code and stderr; empty if
     /// it succeeded.
     pub fn failure(&self) -> String {

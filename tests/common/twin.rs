@@ -76,6 +76,49 @@ impl Twinned {
         self.unit(Dispatch::action("verify").param("http", true))
     }
 
+    /// The real binary in CLI mode with `args`, connected to the twin as an operator would be:
+    /// every connection flag, the admin's password in a file, the twin's kubeconfig.
+    pub fn cli(&self, args: &[&str]) -> tokio::process::Command {
+        let kubeconfig = self
+            .sim
+            .write_kubeconfig(self.dir.path())
+            .expect("write kubeconfig");
+        self.cli_with_kubeconfig(args, &kubeconfig)
+    }
+
+    /// [`Twinned::cli`] with another kubeconfig (an unreachable or refused cluster).
+    pub fn cli_with_kubeconfig(
+        &self,
+        args: &[&str],
+        kubeconfig: &std::path::Path,
+    ) -> tokio::process::Command {
+        let ca = self.dir.path().join("ca.pem");
+        std::fs::write(&ca, self.sim.juju_ca_pem()).expect("ca");
+        let password = self.dir.path().join("password");
+        std::fs::write(&password, self.sim.admin_password()).expect("password");
+        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_ckf-migrator"));
+        command
+            .args(args)
+            .args(["--controller", &self.sim.juju_address()])
+            .args(["--model-uuid", self.sim.model_uuid()])
+            .args(["--model", self.sim.model_name()])
+            .arg("--ca-cert")
+            .arg(&ca)
+            .args(["--username", ADMIN_USER])
+            .arg("--password-file")
+            .arg(&password)
+            .arg("--kubeconfig")
+            .arg(kubeconfig)
+            .env_remove("JUJU_DISPATCH_PATH")
+            .env_remove("KUBECONFIG")
+            .env_remove("RUST_LOG")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true);
+        command
+    }
+
     /// Juju writes since the twin started.
     pub fn juju_writes(&self) -> u64 {
         self.sim.model().writes_since_start()
