@@ -21,7 +21,7 @@ use tokio_tungstenite::tungstenite::http::StatusCode;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 use super::schema::Schema;
-use super::{MAX_FRAME_SIZE, application, charms, client, facades, login};
+use super::{MAX_FRAME_SIZE, allwatcher, application, charms, client, facades, login};
 use crate::model::{Access, ApiError, Direction, Model, SchemaViolation, code};
 
 /// What the URL path asked for.
@@ -49,6 +49,8 @@ pub(crate) struct Conn {
     pub route: Route,
     pub login: Mutex<LoginState>,
     pub server_addr: SocketAddr,
+    /// AllWatchers started on this connection (their ids are per connection).
+    pub watchers: Mutex<allwatcher::Watchers>,
 }
 
 impl Conn {
@@ -59,6 +61,10 @@ impl Conn {
     pub fn set_login(&self, state: LoginState) {
         *self.login.lock().unwrap_or_else(|e| e.into_inner()) = state;
     }
+
+    fn watchers(&self) -> std::sync::MutexGuard<'_, allwatcher::Watchers> {
+        self.watchers.lock().unwrap_or_else(|e| e.into_inner())
+    }
 }
 
 /// A decoded request envelope.
@@ -67,6 +73,8 @@ pub(crate) struct Call {
     pub request_id: u64,
     pub facade: String,
     pub version: u32,
+    /// The object addressed (a watcher id), empty for facade methods.
+    pub id: String,
     pub method: String,
     pub params: Value,
 }
@@ -162,6 +170,7 @@ pub(crate) async fn run(
         route,
         login: Mutex::new(LoginState::Anonymous),
         server_addr,
+        watchers: Mutex::new(allwatcher::Watchers::default()),
     });
     let (mut sink, mut stream) = ws.split();
     let (tx, mut rx) = mpsc::unbounded_channel::<Value>();
@@ -241,7 +250,7 @@ async fn handle(conn: &Conn, value: Value) -> (Value, Option<SchemaViolation>) {
         }
     };
     conn.model.count_call(&call.label());
-    let (result, twin_bug) = dispatch(conn, &call);
+    let (result, twin_bug) = dispatch(conn, &call).await;
     let delay = conn
         .model
         .shared
@@ -299,6 +308,7 @@ fn decode(value: &Value) -> Result<Call, (u64, String, String)> {
         request_id,
         facade: text("type")?,
         version,
+        id: text("id")?,
         method: text("request")?,
         params,
     })
@@ -321,7 +331,7 @@ fn envelope(request_id: u64, result: Result<Value, ApiError>) -> Value {
 }
 
 /// Runs the checks and the method; returns the result and any response schema violation.
-fn dispatch(conn: &Conn, call: &Call) -> (Result<Value, ApiError>, Option<SchemaViolation>) {
+async fn dispatch(conn: &Conn, call: &Call) -> (Result<Value, ApiError>, Option<SchemaViolation>) {
     if let Route::UnknownModel(uuid) = &conn.route {
         return (
             Err(ApiError::new(
@@ -340,7 +350,7 @@ fn dispatch(conn: &Conn, call: &Call) -> (Result<Value, ApiError>, Option<Schema
             None,
         );
     }
-    let result = route_call(conn, call);
+    let result = route_call(conn, call).await;
     let bug = match &result {
         Ok(value) => Schema::get()
             .method(&call.facade, call.version, &call.method)
@@ -391,7 +401,7 @@ pub(crate) fn checked_params(conn: &Conn, call: &Call) -> Result<Value, ApiError
     })
 }
 
-fn route_call(conn: &Conn, call: &Call) -> Result<Value, ApiError> {
+async fn route_call(conn: &Conn, call: &Call) -> Result<Value, ApiError> {
     if call.facade == "Admin" {
         return login::admin(conn, call);
     }
@@ -425,12 +435,19 @@ fn route_call(conn: &Conn, call: &Call) -> Result<Value, ApiError> {
     if facades::needs_write(&call.facade, &call.method) && !access.can_write() {
         return Err(ApiError::permission_denied());
     }
-    if let Some(err) = conn.model.shared.faults().take_failure(&call.label()) {
+    let injected = conn.model.shared.faults().take_failure(&call.label());
+    if let Some(err) = injected {
         return Err(err);
     }
     let model = &conn.model;
     match call.facade.as_str() {
         "Pinger" => Ok(json!({})),
+        "Client" if call.method == "WatchAll" => Ok(conn.watchers().start()),
+        "AllWatcher" if call.method == "Stop" => conn.watchers().stop(&call.id),
+        "AllWatcher" => {
+            let watcher = conn.watchers().watcher(&call.id)?;
+            watcher.next(model).await
+        }
         "Client" => client::call(model, &call.method, &params),
         "Application" => application::call(model, &call.method, &params),
         "Charms" => charms::call_charms(model, &call.method, &params),

@@ -92,7 +92,8 @@ pub fn serves(facades: &[(&'static str, Vec<u32>)], facade: &str, version: u32) 
 pub fn implemented(facade: &str, version: u32, method: &str) -> bool {
     match facade {
         "Pinger" => matches!(method, "Ping" | "Stop"),
-        "Client" => method == "FullStatus",
+        "Client" => matches!(method, "FullStatus" | "WatchAll"),
+        "AllWatcher" => matches!(method, "Next" | "Stop"),
         "Application" => match method {
             "DeployFromRepository" => version >= 19,
             "DestroyApplication"

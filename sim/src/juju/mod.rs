@@ -7,6 +7,7 @@
 //! goes through, `login.rs` the Admin facade, `client.rs`, `application.rs` and `charms.rs` the
 //! methods, `schema.rs` the validator.
 
+mod allwatcher;
 mod application;
 mod charms;
 mod client;

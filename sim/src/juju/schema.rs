@@ -141,6 +141,35 @@ enum Mode {
     Response,
 }
 
+/// An AllWatcher delta as Juju sends it: `[kind, "change"|"remove", entity]`
+/// (`rpc/params/multiwatcher.go` `Delta.MarshalJSON`), not the object the schema shows. The
+/// entity's keys must be the Go struct's for the kinds the twin knows.
+fn check_delta(value: &Value) -> Result<Value, String> {
+    let Value::Array(parts) = value else {
+        return Err(format!(
+            "expected [kind, operation, entity], got {}",
+            kind(value)
+        ));
+    };
+    let [
+        Value::String(entity_kind),
+        Value::String(operation),
+        Value::Object(entity),
+    ] = parts.as_slice()
+    else {
+        return Err("expected [kind, \"change\"|\"remove\", entity object]".into());
+    };
+    if operation != "change" && operation != "remove" {
+        return Err(format!("unexpected operation {operation:?}"));
+    }
+    if let Some(fields) = super::allwatcher::entity_fields(entity_kind)
+        && let Some(key) = entity.keys().find(|k| !fields.contains(&k.as_str()))
+    {
+        return Err(format!("unknown key {key:?} in a {entity_kind} entity"));
+    }
+    Ok(value.clone())
+}
+
 impl MethodSchema<'_> {
     /// Checks request params and returns them with keys in the schema's spelling.
     ///
@@ -212,6 +241,9 @@ impl MethodSchema<'_> {
                     kind(other)
                 ))),
             };
+        }
+        if def_name == Some("Delta") {
+            return check_delta(value).map_err(fail);
         }
         if is_interface(schema) {
             return Ok(value.clone());

@@ -353,6 +353,8 @@ pub(crate) struct Shared {
     pub released: tokio::sync::Notify,
     /// `true` while the controller is down (every connection dropped, new ones refused).
     pub down: tokio::sync::watch::Sender<bool>,
+    /// Counts the changes applied to the state, so that watchers wake on each.
+    changed: tokio::sync::watch::Sender<u64>,
 }
 
 impl Shared {
@@ -397,6 +399,7 @@ impl Model {
                 faults: Mutex::new(FaultState::default()),
                 released: tokio::sync::Notify::new(),
                 down: tokio::sync::watch::Sender::new(false),
+                changed: tokio::sync::watch::Sender::new(0),
             }),
         }
     }
@@ -451,6 +454,8 @@ impl Model {
     }
 
     fn apply(&self, mut fx: Effects) {
+        // Every mutation passes here: the AllWatcher re-reads the state and sends what differs.
+        self.shared.changed.send_modify(|n| *n = n.wrapping_add(1));
         for event in fx.events.drain(..) {
             // No subscriber is fine: events are a notification, not a queue.
             let _ = self.shared.events.send(event);
@@ -738,6 +743,11 @@ impl Model {
 
     fn relation(&self, id: u64) -> Option<RelationView> {
         self.lock().relations.get(&id).map(relation_view)
+    }
+
+    /// Wakes on every change of the state (the value is a counter; read the state itself).
+    pub fn changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.shared.changed.subscribe()
     }
 
     /// Events from now on. A receiver that lags loses the oldest events (broadcast semantics).
