@@ -993,3 +993,103 @@ async fn refresh_of_an_unknown_application_surfaces_not_found() {
     assert!(err.is_not_found(), "{err:?}");
     twin.assert_schema_clean();
 }
+
+// ---------------------------------------------------------------------------------------------
+// AllWatcher
+
+#[tokio::test]
+async fn the_allwatcher_sends_the_whole_model_first_then_each_change() {
+    use ckf_migrator::juju::Delta;
+    let twin = Twin::start().await;
+    twin.settled("kfp-viz", "2.15/stable");
+    let client = twin.admin().await;
+    let watcher = within("WatchAll", client.watch_all())
+        .await
+        .expect("a watcher");
+
+    let first = within("first Next", watcher.next()).await.expect("deltas");
+    assert!(
+        first.iter().any(|d| matches!(d,
+            Delta::Application { name, removed: false, charm_url, .. }
+                if name == "kfp-viz" && charm_url.contains("kfp-viz"))),
+        "the whole model first: {first:?}"
+    );
+    assert!(
+        first
+            .iter()
+            .any(|d| matches!(d, Delta::Unit { name, .. } if name == "kfp-viz/0"))
+    );
+
+    twin.model.faults().hold_settling("kfp-viz");
+    within(
+        "DestroyApplication",
+        client.destroy_application("kfp-viz", false),
+    )
+    .await
+    .expect("removal starts");
+    let dying = within("Next after removal", watcher.next())
+        .await
+        .expect("deltas");
+    assert!(
+        dying.iter().any(|d| matches!(d,
+            Delta::Application { name, life: Life::Dying, removed: false, .. } if name == "kfp-viz")),
+        "{dying:?}"
+    );
+    twin.model.faults().release_settling();
+    let mut gone = false;
+    while !gone {
+        let deltas = within("Next until removed", watcher.next())
+            .await
+            .expect("deltas");
+        gone = deltas.iter().any(
+            |d| matches!(d, Delta::Application { name, removed: true, .. } if name == "kfp-viz"),
+        );
+    }
+    within("Stop", watcher.stop()).await;
+    assert_eq!(twin.count("AllWatcher.Stop"), 1);
+    twin.assert_schema_clean();
+}
+
+#[tokio::test]
+async fn a_watcher_dies_with_its_connection_and_a_new_one_starts_on_the_next() {
+    let twin = Twin::start().await;
+    twin.settled("kfp-viz", "2.15/stable");
+    let client = twin.admin().await;
+    let watcher = within("WatchAll", client.watch_all())
+        .await
+        .expect("a watcher");
+    within("first Next", watcher.next())
+        .await
+        .expect("the model");
+
+    twin.model.faults().drop_connection_at(1);
+    let lost = within("Next on a dropped connection", watcher.next()).await;
+    let err = lost.expect_err("the connection dropped under Next");
+    assert!(err.is_retryable(), "{err:?}");
+
+    let again = within("WatchAll again", client.watch_all())
+        .await
+        .expect("a new watcher on a new connection");
+    let first = within("first Next", again.next()).await.expect("deltas");
+    assert!(
+        !first.is_empty(),
+        "a new watcher starts with the whole model"
+    );
+    assert_eq!(twin.count("Admin.Login"), 2);
+    twin.assert_schema_clean();
+}
+
+#[tokio::test]
+async fn a_stopped_watcher_is_unknown() {
+    let twin = Twin::start().await;
+    let client = twin.admin().await;
+    let watcher = within("WatchAll", client.watch_all())
+        .await
+        .expect("a watcher");
+    within("Stop", watcher.stop()).await;
+    let err = within("Next after Stop", watcher.next())
+        .await
+        .expect_err("stopped");
+    assert!(err.is_not_found(), "{err:?}");
+    assert!(err.to_string().contains("unknown watcher id"), "{err}");
+}

@@ -74,9 +74,9 @@ impl Default for ConnectOptions {
 }
 
 /// One logged-in websocket.
-struct Connection {
-    rpc: Rpc,
-    facades: Facades,
+pub(super) struct Connection {
+    pub(super) rpc: Rpc,
+    pub(super) facades: Facades,
     login: LoginInfo,
 }
 
@@ -411,7 +411,7 @@ impl Client {
     /// once and decide themselves when to call again (the engine's pause is bounded by its
     /// deadline). The lock is held only while one reconnection is attempted — bounded by the
     /// connect and call timeouts — so concurrent callers share that attempt instead of racing.
-    async fn connection(&self) -> Result<Arc<Connection>> {
+    pub(super) async fn connection(&self) -> Result<Arc<Connection>> {
         let mut slot = self.slot.lock().await;
         if let Some(current) = &slot.current {
             if current.rpc.is_open() {
@@ -478,6 +478,11 @@ impl Client {
     /// subscribing are not seen; a slow listener loses the oldest (the channel is bounded).
     pub fn connection_events(&self) -> broadcast::Receiver<ConnectionEvent> {
         self.events.subscribe()
+    }
+
+    /// The per-call timeout.
+    pub(super) fn call_timeout(&self) -> Duration {
+        self.options.call_timeout
     }
 
     /// The controller addresses this client tries, in order.

@@ -23,6 +23,9 @@ pub const CLIENT_VERSION: &str = "3.6.11";
 /// A facade this client uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Facade {
+    /// Deltas of the model (`Client.WatchAll` starts a watcher). Optional: without it, waits
+    /// poll `FullStatus`.
+    AllWatcher,
     /// Deploy, remove, refresh, relate, configure.
     Application,
     /// Charm resolution and metadata.
@@ -45,9 +48,13 @@ impl Facade {
         Facade::Resources,
     ];
 
+    /// Facades used when the controller serves them.
+    pub const OPTIONAL: [Facade; 1] = [Facade::AllWatcher];
+
     /// The facade's name on the wire.
     pub fn name(self) -> &'static str {
         match self {
+            Facade::AllWatcher => "AllWatcher",
             Facade::Application => "Application",
             Facade::Charms => "Charms",
             Facade::Client => "Client",
@@ -60,6 +67,7 @@ impl Facade {
     /// used here (22 adds storage methods, 21 changes ScaleApplications).
     pub fn supported(self) -> &'static [u32] {
         match self {
+            Facade::AllWatcher => &[3],
             Facade::Application => &[19, 20, 21, 22],
             Facade::Charms => &[7],
             Facade::Client => &[8],
@@ -78,6 +86,12 @@ impl Facades {
     pub fn version(&self, facade: Facade) -> u32 {
         // Negotiation fails unless every facade of Facade::ALL has a version.
         self.0.get(&facade).copied().unwrap_or_default()
+    }
+
+    /// The negotiated version of an optional facade, if the controller serves one this client
+    /// speaks.
+    pub fn optional(&self, facade: Facade) -> Option<u32> {
+        self.0.get(&facade).copied()
     }
 
     /// Facade name → version, for [`LoginInfo`].
@@ -152,6 +166,17 @@ pub fn negotiate(offered: &[FacadeVersions]) -> Result<Facades> {
             });
         };
         chosen.insert(facade, best);
+    }
+    for facade in Facade::OPTIONAL {
+        let best = offered
+            .iter()
+            .filter(|f| f.name == facade.name())
+            .flat_map(|f| f.versions.iter().copied())
+            .filter(|v| facade.supported().contains(v))
+            .max();
+        if let Some(best) = best {
+            chosen.insert(facade, best);
+        }
     }
     Ok(Facades(chosen))
 }

@@ -66,12 +66,44 @@ type ReplySender = oneshot::Sender<Result<Value, Failure>>;
 
 enum Command {
     Call {
-        facade: String,
-        version: u32,
-        method: String,
+        target: Target,
         params: Value,
         reply: ReplySender,
     },
+}
+
+/// What a request addresses: a facade at a version, the object (a watcher's id; empty for
+/// facade methods) and the method.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// Facade name.
+    pub facade: String,
+    /// Facade version.
+    pub version: u32,
+    /// Object id, or empty.
+    pub id: String,
+    /// Method name.
+    pub method: String,
+}
+
+impl Target {
+    /// A facade method.
+    pub fn method(facade: &str, version: u32, method: &str) -> Self {
+        Self {
+            facade: facade.to_owned(),
+            version,
+            id: String::new(),
+            method: method.to_owned(),
+        }
+    }
+
+    /// A method of the object `id` (e.g. `AllWatcher.Next` on a watcher).
+    pub fn object(facade: &str, version: u32, id: &str, method: &str) -> Self {
+        Self {
+            id: id.to_owned(),
+            ..Self::method(facade, version, method)
+        }
+    }
 }
 
 enum Control {
@@ -127,16 +159,21 @@ impl Rpc {
         params: Value,
         timeout: Duration,
     ) -> Result<Value, Failure> {
-        call_on(
-            &self.commands,
-            &self.ended,
-            facade,
-            version,
-            method,
-            params,
-            timeout,
-        )
-        .await
+        self.send(Target::method(facade, version, method), params, timeout)
+            .await
+    }
+
+    /// Sends one request to `target` and waits for its reply, at most `timeout`.
+    ///
+    /// # Errors
+    /// As [`Rpc::call`].
+    pub async fn send(
+        &self,
+        target: Target,
+        params: Value,
+        timeout: Duration,
+    ) -> Result<Value, Failure> {
+        call_on(&self.commands, &self.ended, target, params, timeout).await
     }
 
     /// Whether the connection is still up.
@@ -168,9 +205,7 @@ impl Rpc {
                 let outcome = call_on(
                     &commands,
                     &ended,
-                    "Pinger",
-                    version,
-                    "Ping",
+                    Target::method("Pinger", version, "Ping"),
                     Value::Object(Default::default()),
                     timeout,
                 )
@@ -229,9 +264,7 @@ impl Drop for Rpc {
 async fn call_on(
     commands: &mpsc::Sender<Command>,
     ended: &OnceLock<Arc<str>>,
-    facade: &str,
-    version: u32,
-    method: &str,
+    target: Target,
     params: Value,
     timeout: Duration,
 ) -> Result<Value, Failure> {
@@ -245,9 +278,7 @@ async fn call_on(
     };
     let (reply, answer) = oneshot::channel();
     let command = Command::Call {
-        facade: facade.to_owned(),
-        version,
-        method: method.to_owned(),
+        target,
         params,
         reply,
     };
@@ -314,13 +345,15 @@ async fn run<S>(
                 None => break "the controller closed the connection".into(),
             },
             command = commands.recv() => match command {
-                Some(Command::Call { facade, version, method, params, reply }) => {
+                Some(Command::Call { target, params, reply }) => {
+                    let Target { facade, version, id: object, method } = target;
                     let id = next_id;
                     next_id = next_id.wrapping_add(1).max(1);
                     let envelope = Envelope {
                         request_id: id,
                         facade: &facade,
                         version,
+                        id: &object,
                         request: &method,
                         params: &params,
                     };

@@ -40,6 +40,9 @@ pub struct Envelope<'a> {
     pub facade: &'a str,
     /// Facade version; must always be sent.
     pub version: u32,
+    /// The object addressed (a watcher's id); omitted for facade methods.
+    #[serde(skip_serializing_if = "str::is_empty")]
+    pub id: &'a str,
     /// Method name.
     pub request: &'a str,
     /// Method parameters (`{}` for none).
