@@ -10,6 +10,7 @@ mod lease;
 mod objects;
 mod sidecars;
 mod snapshot;
+mod watch;
 
 pub use access::{AccessCause, AccessError};
 pub use custom::{InferenceService, inference_service_resource, profile_resource};
@@ -23,6 +24,7 @@ pub use snapshot::{
     ReadError, RouteParentStatus, RouteRef, ServiceInfo, WebhookConfigInfo, WebhookInfo,
     WorkloadInfo, condition_true, kind_name,
 };
+pub use watch::{Watched, Watching};
 
 /// Page size for cluster-wide lists: a large cluster is read in bounded chunks.
 pub const PAGE_SIZE: u32 = 500;
