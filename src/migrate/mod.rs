@@ -20,10 +20,12 @@ pub mod holder;
 pub mod interrupt;
 mod observe;
 mod outage;
+mod picture;
 mod preflight;
 mod reconcile;
 mod report;
 pub mod signals;
+mod wake;
 
 pub use backup::BACKUP_LABEL;
 pub use interrupt::{Interrupt, Interrupter};
@@ -475,6 +477,7 @@ async fn migrate(
         memory: RunMemory::default(),
         applied: Vec::new(),
         skipped: BTreeSet::new(),
+        watch: wake::ModelWatch::default(),
     };
     let total = resolved.plan.phases.len();
     let mut stopped = None;
@@ -483,6 +486,9 @@ async fn migrate(
             stopped = Some(stop);
             break;
         }
+    }
+    if let wake::ModelWatch::Watching(watcher) = std::mem::take(&mut run.watch) {
+        watcher.stop().await;
     }
     let mut report = Report {
         applied: run.applied,

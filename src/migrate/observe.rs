@@ -55,21 +55,43 @@ pub(crate) async fn observe(
 ) -> Result<Observed, ObserveError> {
     let status = session.juju.full_status().await?;
     let mut observed = crate::observed::from_status(&status);
+    let configs = read_configs(session, &config_names(plan, &observed, needs)).await?;
+    overlay(&mut observed, &configs);
+    observed.cluster = read_cluster(session, needs).await?;
+    Ok(observed)
+}
 
-    let names: Vec<String> = needs
+/// The applications whose config `needs` asks for, by name.
+pub(crate) fn config_names(plan: &Plan, observed: &Observed, needs: &Needs) -> Vec<String> {
+    needs
         .app_configs
         .iter()
-        .filter_map(|role| match plan::lookup(plan, &observed, role) {
+        .filter_map(|role| match plan::lookup(plan, observed, role) {
             Lookup::Found(app) => Some(app.name.clone()),
             _ => None,
         })
-        .collect();
-    let configs = try_join_all(
+        .collect()
+}
+
+/// `Application.Get` of each of `names`, concurrently.
+pub(crate) async fn read_configs(
+    session: &Session,
+    names: &[String],
+) -> Result<Vec<juju::ApplicationConfig>, ObserveError> {
+    Ok(try_join_all(
         names
             .iter()
             .map(|name| session.juju.application_config(name)),
     )
-    .await?;
+    .await?)
+}
+
+/// Puts what `Application.Get` said over what the status said: the config and trust the status
+/// lacks, and the channel as of the later read.
+pub(crate) fn overlay<'a>(
+    observed: &mut Observed,
+    configs: impl IntoIterator<Item = &'a juju::ApplicationConfig>,
+) {
     for config in configs {
         if let Some(app) = observed.applications.get_mut(&config.application) {
             app.config = Some(
@@ -80,14 +102,24 @@ pub(crate) async fn observe(
                     .collect(),
             );
             app.trust = Some(config.trust);
+            if !config.channel.is_empty() {
+                app.channel = config.channel.clone();
+            }
         }
     }
+}
 
+/// The Kubernetes objects `needs` asks for.
+pub(crate) async fn read_cluster(
+    session: &Session,
+    needs: &Needs,
+) -> Result<plan::ClusterState, ObserveError> {
+    let mut state = plan::ClusterState::default();
     let cluster = &session.cluster;
     for key in &needs.config_maps {
         let (namespace, name) = key.split_once('/').unwrap_or(("", key));
         let data = cluster.config_map_data(namespace, name).await?;
-        observed.cluster.config_maps.insert(key.clone(), data);
+        state.config_maps.insert(key.clone(), data);
     }
     for workload in &needs.rollouts {
         let rollout = cluster
@@ -97,7 +129,7 @@ pub(crate) async fn observe(
                 &workload.name,
             )
             .await?;
-        observed.cluster.rollouts.insert(
+        state.rollouts.insert(
             workload.clone(),
             rollout.map(|r| plan::Rollout {
                 template_annotations: r.template_annotations,
@@ -122,11 +154,11 @@ pub(crate) async fn observe(
                 cluster.legacy_mutating_webhooks(webhook).await?
             }
         };
-        observed.cluster.legacy.insert(object.clone(), left);
+        state.legacy.insert(object.clone(), left);
     }
     for namespace in &needs.namespaces {
         let phase = cluster.namespace_phase(namespace).await?;
-        observed.cluster.namespaces.insert(namespace.clone(), phase);
+        state.namespaces.insert(namespace.clone(), phase);
     }
     if needs.profile_namespaces {
         let profiles: BTreeSet<String> = cluster.profile_names().await?.into_iter().collect();
@@ -135,7 +167,7 @@ pub(crate) async fn observe(
         } else {
             cluster.namespace_labels().await?
         };
-        observed.cluster.profile_namespaces = Some(
+        state.profile_namespaces = Some(
             profiles
                 .iter()
                 .filter_map(|name| {
@@ -152,7 +184,7 @@ pub(crate) async fn observe(
             } else {
                 cluster.sidecars_in(&profiles).await?
             };
-            observed.cluster.sidecars = Some(plan::SidecarInventory {
+            state.sidecars = Some(plan::SidecarInventory {
                 workloads: report
                     .workloads
                     .into_iter()
@@ -170,5 +202,40 @@ pub(crate) async fn observe(
             });
         }
     }
-    Ok(observed)
+    Ok(state)
+}
+
+/// What to watch so that a change of anything `needs` reads wakes the phase.
+pub(crate) fn watched(needs: &Needs) -> Vec<cluster::Watched> {
+    let mut sets = std::collections::BTreeSet::new();
+    for key in &needs.config_maps {
+        let (namespace, name) = key.split_once('/').unwrap_or(("", key));
+        sets.insert(cluster::Watched::config_map(namespace, name));
+    }
+    for workload in &needs.rollouts {
+        sets.insert(cluster::Watched::workload(
+            crate::observed::workload_kind(workload.kind),
+            &workload.namespace,
+            &workload.name,
+        ));
+    }
+    for object in &needs.legacy {
+        sets.insert(match object {
+            LegacyObject::Deployment { namespace, name } => {
+                cluster::Watched::workload(cluster::WorkloadKind::Deployment, namespace, name)
+            }
+            LegacyObject::MutatingWebhook { .. } => cluster::Watched::mutating_webhooks(),
+        });
+    }
+    if needs.profile_namespaces {
+        sets.insert(cluster::Watched::namespaces());
+    } else {
+        for namespace in &needs.namespaces {
+            sets.insert(cluster::Watched::namespace(namespace));
+        }
+    }
+    if needs.sidecars {
+        sets.insert(cluster::Watched::pods());
+    }
+    sets.into_iter().collect()
 }

@@ -10,10 +10,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::pin::pin;
-use std::time::Instant;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use futures::stream::{self, StreamExt};
+use tokio::sync::Notify;
 
+use crate::cluster::Watching;
 use crate::plan::{
     Change, FactKind, FactState, Needs, Observed, Phase, Resolved, RunMemory, evaluate,
     sidecar_leftovers,
@@ -24,8 +27,10 @@ use super::Event;
 use super::apply::{ApplyError, Learned, apply, remember};
 use super::attempts::{Attempts, Cut, ReadError};
 use super::interrupt::IN_FLIGHT_GRACE;
-use super::observe::observe;
+use super::observe::{self, ObserveError};
+use super::picture::Picture;
 use super::report::human_duration;
+use super::wake::{ModelWatch, Wake, Watcher};
 
 /// Why a phase did not complete: where, and one sentence with the fix (the caller adds the
 /// command that resumes).
@@ -82,6 +87,22 @@ pub(crate) struct Run<'a, 'r, 'o> {
     pub applied: Vec<String>,
     /// Every fact skipped, with the reason.
     pub skipped: BTreeSet<String>,
+    /// How the model's changes reach the run.
+    pub watch: ModelWatch,
+}
+
+/// How long starting a phase's Kubernetes watches may take before the phase polls instead.
+const WATCH_SETUP: Duration = Duration::from_secs(10);
+
+/// The application a Juju change writes, whose config, trust or channel must be read back.
+fn written_application(change: &Change) -> Option<String> {
+    match change {
+        Change::Deploy { application, .. }
+        | Change::Refresh { application, .. }
+        | Change::SetConfig { application, .. }
+        | Change::SetTrust { application } => Some(application.clone()),
+        _ => None,
+    }
 }
 
 /// Judges every fact of `phase`.
@@ -120,7 +141,9 @@ impl Run<'_, '_, '_> {
         self.attempts.options.timeout.as_secs() / 60
     }
 
-    /// Runs one phase to completion.
+    /// Runs one phase to completion: one whole read, then a judgement after every change that
+    /// could matter — a delta of the model, an event of a watched Kubernetes object — until
+    /// every fact is done, one fails, or the run must stop.
     pub(crate) async fn phase(
         &mut self,
         index: usize,
@@ -134,25 +157,25 @@ impl Run<'_, '_, '_> {
         });
         let step = phase.name.clone();
         let needs = Needs::of([phase]);
+        let changed = Arc::new(Notify::new());
+        // Anchored before the first read, so that no change after it is missed; held (and the
+        // watches running) until the phase ends.
+        let watching = self.watch_cluster(&needs, &changed).await;
+        let poll_cluster = watching.is_none() && !observe::watched(&needs).is_empty();
+        let mut picture = self
+            .look(
+                &step,
+                &needs,
+                &format!("observing phase {index}/{total} {}", phase.name),
+            )
+            .await?;
         let mut applied: BTreeSet<String> = BTreeSet::new();
         let mut running: BTreeMap<usize, (Instant, Vec<String>)> = BTreeMap::new();
         let mut last_pending = String::new();
         let mut waiting_since: Option<Instant> = None;
         let mut last_said = Instant::now();
         loop {
-            let doing = if last_pending.is_empty() {
-                format!("observing phase {index}/{total} {}", phase.name)
-            } else {
-                format!("waiting for {last_pending}")
-            };
-            let (session, plan) = (self.session, &self.resolved.plan);
-            let observed = match self.attempts.read(|| observe(session, plan, &needs)).await {
-                Ok(observed) => observed,
-                Err(ReadError::Failed(e)) => return Err(Stop::new(&step, e.to_string())),
-                Err(ReadError::Cut(cut)) => {
-                    return Err(Stop::cut(&step, cut, &doing, self.timeout_minutes()));
-                }
-            };
+            let observed = picture.observed();
             let states = judge(self.resolved, phase, &observed, &self.memory);
 
             if let Some(FactState::Stopped(why)) =
@@ -208,9 +231,8 @@ impl Run<'_, '_, '_> {
                         .1
                         .push(command);
                 }
-                let outcome = self
-                    .apply_all(batch.into_iter().map(|(_, c)| c).collect(), &step)
-                    .await?;
+                let changes: Vec<Change> = batch.into_iter().map(|(_, c)| c).collect();
+                let outcome = self.apply_all(changes.clone(), &step).await?;
                 if let Some(first) = outcome.failures.first() {
                     let more = outcome.failures.len() - 1;
                     let fix = first
@@ -227,13 +249,23 @@ impl Run<'_, '_, '_> {
                     };
                     return Err(Stop::new(&step, format!("{first}{others}{fix}")));
                 }
-                if !outcome.unsettled.is_empty() {
+                let doing = format!("observing phase {index}/{total} {}", phase.name);
+                if !outcome.unsettled.is_empty() || matches!(self.watch, ModelWatch::Polling) {
                     // The request may or may not have been acted on: forget that it was sent, so
-                    // the next observation decides whether it is still needed.
+                    // a fresh read decides whether it is still needed.
                     for command in &outcome.unsettled {
                         applied.remove(command);
                     }
-                    self.attempts.pause().await;
+                    if !outcome.unsettled.is_empty() {
+                        self.attempts.pause().await;
+                    }
+                    picture = self.look(&step, &needs, &doing).await?;
+                } else {
+                    // Deltas do not carry config, trust or channel: read what was just written.
+                    let written: BTreeSet<String> =
+                        changes.iter().filter_map(written_application).collect();
+                    self.read_applications(&mut picture, written, &step, &doing)
+                        .await?;
                 }
                 continue;
             }
@@ -242,6 +274,17 @@ impl Run<'_, '_, '_> {
                 .iter()
                 .all(|s| matches!(s, FactState::Done | FactState::Skipped(_)))
             {
+                if picture.moved {
+                    // Done on deltas: confirm on one consistent read before moving on.
+                    let session = self.session;
+                    let status = self
+                        .attempts
+                        .read(|| session.juju.full_status())
+                        .await
+                        .map_err(|e| self.read_stop(&step, e, "confirming the phase"))?;
+                    picture.read_whole(status);
+                    continue;
+                }
                 self.report_leftovers(phase, &observed);
                 return Ok(());
             }
@@ -255,17 +298,239 @@ impl Run<'_, '_, '_> {
                 last_pending = pending.clone();
                 last_said = Instant::now();
             }
-            if self.attempts.past_deadline() {
-                return Err(Stop::new(
+            let minutes = self.timeout_minutes();
+            let timed_out = || {
+                Stop::new(
                     &step,
                     format!(
-                        "timed out after {} min waiting ({}) for {pending}",
-                        self.timeout_minutes(),
+                        "timed out after {minutes} min waiting ({}) for {pending}",
                         human_duration(since.elapsed())
                     ),
-                ));
+                )
+            };
+            if self.attempts.past_deadline() {
+                return Err(timed_out());
             }
-            self.attempts.pause().await;
+            let quiet = self
+                .attempts
+                .options
+                .heartbeat
+                .saturating_sub(last_said.elapsed());
+            let wake = match self.wake(&changed, poll_cluster, quiet).await {
+                Ok(wake) => wake,
+                Err(Cut::Deadline) => return Err(timed_out()),
+                Err(cut) => {
+                    return Err(Stop::cut(
+                        &step,
+                        cut,
+                        &format!("waiting for {pending}"),
+                        self.timeout_minutes(),
+                    ));
+                }
+            };
+            let doing = format!("waiting for {pending}");
+            match wake {
+                Wake::Deltas(deltas) => {
+                    let read = picture.apply(&deltas);
+                    self.read_applications(&mut picture, read, &step, &doing)
+                        .await?;
+                }
+                Wake::WatcherLost(e) => {
+                    self.watcher_lost(e);
+                    picture = self.look(&step, &needs, &doing).await?;
+                }
+                Wake::Cluster => {
+                    let session = self.session;
+                    picture.cluster = self
+                        .attempts
+                        .read(|| observe::read_cluster(session, &needs))
+                        .await
+                        .map_err(|e| self.read_stop(&step, e, &doing))?;
+                }
+                Wake::Poll if matches!(self.watch, ModelWatch::Polling) => {
+                    picture = self.look(&step, &needs, &doing).await?;
+                }
+                Wake::Poll => {
+                    let session = self.session;
+                    picture.cluster = self
+                        .attempts
+                        .read(|| observe::read_cluster(session, &needs))
+                        .await
+                        .map_err(|e| self.read_stop(&step, e, &doing))?;
+                }
+                Wake::Quiet => {}
+            }
+        }
+    }
+
+    /// Starts the Kubernetes watches of `needs`; `None` when they cannot be (the phase then
+    /// reads the cluster at the poll interval, and the reads report the cause).
+    async fn watch_cluster(&self, needs: &Needs, changed: &Arc<Notify>) -> Option<Watching> {
+        let sets = observe::watched(needs);
+        if sets.is_empty() {
+            return Some(Watching::none());
+        }
+        let watching = self
+            .attempts
+            .options
+            .interrupt
+            .reason()
+            .is_none()
+            .then(|| {
+                tokio::time::timeout(
+                    self.attempts.options.poll_interval.max(WATCH_SETUP),
+                    self.session.cluster.watch(&sets, changed.clone()),
+                )
+            })?;
+        match watching.await {
+            Ok(Ok(watching)) => Some(watching),
+            Ok(Err(e)) => {
+                tracing::debug!("cannot watch the cluster ({e}); polling it instead");
+                None
+            }
+            Err(_) => {
+                tracing::debug!("watching the cluster took too long; polling it instead");
+                None
+            }
+        }
+    }
+
+    /// Makes sure the model is watched (or polled), drops the deltas a whole read supersedes,
+    /// and reads the whole picture `needs` asks for.
+    async fn look(&mut self, step: &str, needs: &Needs, doing: &str) -> Result<Picture, Stop> {
+        loop {
+            if matches!(self.watch, ModelWatch::Idle) {
+                let session = self.session;
+                match self.attempts.read(|| session.juju.watch_all()).await {
+                    Ok(watcher) => self.watch = ModelWatch::Watching(Watcher::start(watcher)),
+                    Err(ReadError::Failed(e)) => {
+                        tracing::info!(
+                            "the controller does not serve the AllWatcher ({e}); waiting by polling FullStatus"
+                        );
+                        self.watch = ModelWatch::Polling;
+                    }
+                    Err(ReadError::Cut(cut)) => {
+                        return Err(Stop::cut(step, cut, doing, self.timeout_minutes()));
+                    }
+                }
+            }
+            if let ModelWatch::Watching(watcher) = &mut self.watch
+                && let Some(e) = watcher.discard_queued()
+            {
+                self.watcher_lost(e);
+                continue;
+            }
+            break;
+        }
+        let (session, plan) = (self.session, &self.resolved.plan);
+        let picture = self
+            .attempts
+            .read(|| async {
+                let status = session.juju.full_status().await?;
+                let names =
+                    observe::config_names(plan, &crate::observed::from_status(&status), needs);
+                let configs = observe::read_configs(session, &names).await?;
+                let cluster = observe::read_cluster(session, needs).await?;
+                Ok::<_, ObserveError>((status, configs, cluster))
+            })
+            .await;
+        let (status, configs, cluster) = picture.map_err(|e| self.read_stop(step, e, doing))?;
+        let mut picture = Picture {
+            cluster,
+            ..Picture::default()
+        };
+        picture.read_whole(status);
+        picture.read_configs(configs);
+        Ok(picture)
+    }
+
+    /// Reads `names` with `Application.Get` into the picture; an application gone meanwhile is
+    /// left to its removal delta.
+    async fn read_applications(
+        &mut self,
+        picture: &mut Picture,
+        names: BTreeSet<String>,
+        step: &str,
+        doing: &str,
+    ) -> Result<(), Stop> {
+        if names.is_empty() {
+            return Ok(());
+        }
+        let session = self.session;
+        let names: Vec<String> = names.into_iter().collect();
+        let configs = self
+            .attempts
+            .read(|| async {
+                let reads = names.iter().map(|name| async move {
+                    match session.juju.application_config(name).await {
+                        Err(e) if e.is_not_found() => Ok(None),
+                        other => other.map(Some),
+                    }
+                });
+                futures::future::try_join_all(reads).await
+            })
+            .await
+            .map_err(|e| self.read_stop(step, e, doing))?;
+        picture.read_configs(configs.into_iter().flatten().collect());
+        Ok(())
+    }
+
+    /// The AllWatcher stopped: a lost connection calls for a new watcher (and a whole read);
+    /// anything else means this controller cannot be watched, so the run polls.
+    fn watcher_lost(&mut self, error: crate::juju::Error) {
+        let before = std::mem::take(&mut self.watch);
+        if let ModelWatch::Watching(watcher) = before {
+            tokio::spawn(watcher.stop());
+        }
+        if error.is_retryable() {
+            tracing::debug!("the AllWatcher was lost ({error}); starting another");
+            self.watch = ModelWatch::Idle;
+        } else {
+            tracing::info!("the AllWatcher failed ({error}); waiting by polling FullStatus");
+            self.watch = ModelWatch::Polling;
+        }
+    }
+
+    /// Waits for the next thing worth a judgement, at most `quiet` (for the heartbeat); bounded
+    /// by the deadline, an outage's grace and an interrupt.
+    async fn wake(
+        &mut self,
+        changed: &Notify,
+        poll_cluster: bool,
+        quiet: Duration,
+    ) -> Result<Wake, Cut> {
+        let poll = self.attempts.options.poll_interval;
+        let Run {
+            attempts, watch, ..
+        } = self;
+        let polling = poll_cluster || matches!(watch, ModelWatch::Polling);
+        let model = async {
+            match watch {
+                ModelWatch::Watching(watcher) => watcher.next().await,
+                _ => std::future::pending().await,
+            }
+        };
+        attempts
+            .bounded(async {
+                tokio::select! {
+                    wake = model => wake,
+                    () = changed.notified() => Wake::Cluster,
+                    () = tokio::time::sleep(poll), if polling => Wake::Poll,
+                    () = tokio::time::sleep(quiet.max(Duration::from_millis(1))) => Wake::Quiet,
+                }
+            })
+            .await
+    }
+
+    fn read_stop<E: std::fmt::Display>(
+        &self,
+        step: &str,
+        error: ReadError<E>,
+        doing: &str,
+    ) -> Stop {
+        match error {
+            ReadError::Failed(e) => Stop::new(step, e.to_string()),
+            ReadError::Cut(cut) => Stop::cut(step, cut, doing, self.timeout_minutes()),
         }
     }
 
