@@ -45,11 +45,14 @@ pub struct Sim {
     ingress: Ingress,
     admin_password: String,
     follower: JoinHandle<()>,
+    /// Starts the pods of rollouts after their delay.
+    rollouts: JoinHandle<()>,
 }
 
 impl Drop for Sim {
     fn drop(&mut self) {
         self.follower.abort();
+        self.rollouts.abort();
     }
 }
 
@@ -60,13 +63,14 @@ impl Sim {
     /// A port cannot be bound, a certificate cannot be made, or the fixture is inconsistent (a
     /// bug of the twin).
     pub async fn start(twin: Twin) -> anyhow::Result<Sim> {
+        let timing = Timing { scale: twin.timing };
         let model = Model::new(ModelConfig {
             name: twin.model.clone(),
             version: match twin.juju_version {
                 JujuVersion::V3_6_0 => ControllerVersion::V3_6_0,
                 JujuVersion::V3_6_11 => ControllerVersion::V3_6_11,
             },
-            timing: Timing { scale: twin.timing },
+            timing,
             ingress_address: INGRESS_IP.into(),
             ..ModelConfig::default()
         });
@@ -141,6 +145,8 @@ impl Sim {
         let kube = kube::serve(store.clone(), kube_listener, leaf.config, auth).await?;
         let ingress = Ingress::serve(ingress_listener, store.clone(), twin.model.clone())?;
         let follower = coupling.follow();
+        // From here on rollouts take time; the fixture above was built settled.
+        let rollouts = store.pace_rollouts(timing.pod_start());
         Ok(Sim {
             twin,
             model,
@@ -153,6 +159,7 @@ impl Sim {
             ingress,
             admin_password,
             follower,
+            rollouts,
         })
     }
 
@@ -222,13 +229,22 @@ impl Sim {
         kube::kubeconfig(&self.kube.url(), &self.kube_ca, token, &self.twin.model)
     }
 
-    /// Writes [`Sim::kubeconfig`] into `dir` and returns the file's path.
+    /// Writes [`Sim::kubeconfig`] into `dir` and returns the file's path. It carries a bearer
+    /// token, so it is readable by this user only (mode 0600), as kubectl keeps its own.
     ///
     /// # Errors
     /// The file cannot be written.
     pub fn write_kubeconfig(&self, dir: &Path) -> std::io::Result<PathBuf> {
+        use std::io::Write;
         let path = dir.join("kubeconfig");
-        std::fs::write(&path, self.kubeconfig())?;
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = options.open(&path)?;
+        #[cfg(unix)]
+        file.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
+        file.write_all(self.kubeconfig().as_bytes())?;
         Ok(path)
     }
 

@@ -1,14 +1,22 @@
 //! Generic Kubernetes behaviour that follows writes: the Deployment, ReplicaSet, StatefulSet and
-//! DaemonSet controllers, the scheduler and the kubelet.
+//! DaemonSet controllers and the scheduler (the kubelet's side is `kubelet.rs`).
 //!
 //! They run inside the store's critical section, after the write that triggered them
 //! ([`on_change`] queues, `State::settle` drains), so a client sees their results in its next
-//! request; nothing runs on a timer. Every reconcile computes the desired state from the current
-//! one and writes only differences, which is what makes the queue drain.
+//! request. Every reconcile computes the desired state from the current one and writes only
+//! differences, which is what makes the queue drain.
 //!
-//! Pods start Running and Ready at once on a node chosen round-robin among the Node objects that
-//! match their `nodeSelector`; with no such node they stay Pending until a Node appears. Pod IPs
-//! are loopback (127.1.x.y); the host IP is the node's `InternalIP`.
+//! Rollouts follow the real controllers' rules: a Deployment surges new pods (`maxSurge`) and
+//! scales old ReplicaSets down only while `replicas - maxUnavailable` pods stay ready; a
+//! StatefulSet replaces one pod at a time, highest ordinal first, once all are running and ready;
+//! a DaemonSet replaces node by node within `maxUnavailable`. The pods a rollout creates start
+//! after the store's rollout pace ([`crate::kube::Store::pace_rollouts`], a timer in
+//! `kubelet.rs`), so a rollout takes time; without pacing every pod is Running and Ready at once
+//! and a rollout completes within the write that started it.
+//!
+//! Pods are scheduled on a node chosen round-robin among the Node objects that match their
+//! `nodeSelector`; with no such node they stay Pending until a Node appears. Pod IPs are loopback
+//! (127.1.x.y); the host IP is the node's `InternalIP`.
 //!
 //! Freezing: an object annotated `ckf-sim/frozen: "true"` is left alone: a frozen workload gets
 //! no pods created, deleted or replaced and no status written; a frozen pod is not started by the
@@ -21,6 +29,7 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
 
+use crate::kube::kubelet;
 use crate::kube::resources::ResourceDef;
 use crate::kube::rules::labels_of;
 use crate::kube::selector::LabelSelector;
@@ -48,7 +57,7 @@ fn owner_key(kind: &str) -> Option<&'static str> {
     }
 }
 
-fn is_frozen(v: &Value) -> bool {
+pub(crate) fn is_frozen(v: &Value) -> bool {
     v.pointer("/metadata/annotations")
         .and_then(|a| a.get(FROZEN_ANNOTATION))
         .and_then(Value::as_str)
@@ -212,9 +221,14 @@ fn pod_from_template(
     })
 }
 
-fn create_pod(state: &mut State, pod: Value) {
+/// Creates a pod for a workload; `rollout`: it rolls out a new template, so it starts at the
+/// rollout's pace ([`crate::kube::Store::pace_rollouts`]).
+fn create_pod(state: &mut State, pod: Value, rollout: bool) {
     let pods = def(state, PODS);
-    if let Err(e) = state.create(&pods, pod, WriteOpts::TWIN) {
+    state.pod_starts.rollout_pod = rollout;
+    let created = state.create(&pods, pod, WriteOpts::TWIN);
+    state.pod_starts.rollout_pod = false;
+    if let Err(e) = created {
         tracing::warn!("ckf-sim controller could not create a pod: {e}");
     }
 }
@@ -333,12 +347,25 @@ fn deployment(state: &mut State, r: &Ref, obj: &Arc<Stored>, d: &Value) {
     let max_rev = rss.iter().map(|(_, _, rev)| *rev).max().unwrap_or(0);
     let rs_def = def(state, REPLICASETS);
     if !paused {
+        let spec_of = |name: &str| {
+            rss.iter()
+                .find(|(rr, _, _)| rr.name == name)
+                .map_or(0, |(_, v, _)| replicas_of(v))
+        };
+        let old_total: i64 = rss
+            .iter()
+            .filter(|(rr, _, _)| rr.name != rs_name)
+            .map(|(_, v, _)| replicas_of(v))
+            .sum();
+        let new_now = spec_of(&rs_name);
+        let (surge, max_unavailable) = rolling_limits(d, replicas);
+        let new_replicas = new_replica_count(replicas, new_now, old_total, surge);
         match rss.iter().find(|(rr, _, _)| rr.name == rs_name) {
             Some((rr, current, rev)) => {
                 let mut rs = current.clone();
                 let mut changed = false;
-                if replicas_of(&rs) != replicas {
-                    rs["spec"]["replicas"] = json!(replicas);
+                if replicas_of(&rs) != new_replicas {
+                    rs["spec"]["replicas"] = json!(new_replicas);
                     changed = true;
                 }
                 // Rolling back to an older template makes its ReplicaSet the newest revision.
@@ -371,21 +398,14 @@ fn deployment(state: &mut State, r: &Ref, obj: &Arc<Stored>, d: &Value) {
                         },
                         "ownerReferences": [owner_ref("Deployment", obj, &r.name)],
                     },
-                    "spec": {"replicas": replicas, "selector": selector, "template": rs_template},
+                    "spec": {"replicas": new_replicas, "selector": selector, "template": rs_template},
                 });
                 if let Err(e) = state.create(&rs_def, rs, WriteOpts::TWIN) {
                     tracing::warn!("ckf-sim deployment controller: {e}");
                 }
             }
         }
-        // Old ReplicaSets scale to zero at once: the twin has no surge/unavailability window.
-        for (rr, v, _) in &rss {
-            if rr.name != rs_name && replicas_of(v) != 0 {
-                let mut rs = v.clone();
-                rs["spec"]["replicas"] = json!(0);
-                let _ = state.update(&rs_def, &rr.ns, &rr.name, rs, WriteOpts::TWIN, false);
-            }
-        }
+        scale_down_old(state, obj, &rs_name, replicas, max_unavailable);
         let limit = d
             .pointer("/spec/revisionHistoryLimit")
             .and_then(Value::as_i64)
@@ -475,6 +495,117 @@ fn strip_zero(status: &mut Value, keys: &[&str]) {
     }
 }
 
+/// `maxSurge` (rounded up) and `maxUnavailable` (rounded down) of a Deployment's rolling
+/// update, 25% each by default; `Recreate` allows no surge and takes every pod down.
+fn rolling_limits(d: &Value, replicas: i64) -> (i64, i64) {
+    if d.pointer("/spec/strategy/type").and_then(Value::as_str) == Some("Recreate") {
+        return (0, replicas);
+    }
+    let surge = percent_or_int(
+        d.pointer("/spec/strategy/rollingUpdate/maxSurge"),
+        replicas,
+        true,
+        25,
+    );
+    let unavailable = percent_or_int(
+        d.pointer("/spec/strategy/rollingUpdate/maxUnavailable"),
+        replicas,
+        false,
+        25,
+    );
+    // The apiserver refuses both at zero; the controller then allows one unavailable pod.
+    if surge == 0 && unavailable == 0 {
+        (0, 1)
+    } else {
+        (surge, unavailable)
+    }
+}
+
+/// The new ReplicaSet's size (the Deployment controller's `reconcileNewReplicaSet`): straight to
+/// `replicas` when there is nothing to roll from, else up by what `maxSurge` leaves room for.
+fn new_replica_count(replicas: i64, new_now: i64, old_total: i64, surge: i64) -> i64 {
+    if old_total == 0 || new_now >= replicas {
+        return replicas;
+    }
+    let room = replicas + surge - (old_total + new_now);
+    new_now + room.clamp(0, replicas - new_now)
+}
+
+/// Scales old ReplicaSets down as far as availability allows (`reconcileOldReplicaSets`): first
+/// their pods that are not ready, then ready ones while more than `replicas - maxUnavailable`
+/// pods stay available. The new ReplicaSet's pods must be ready before old ones go, which is what
+/// makes a rollout take as long as its pods take to start.
+fn scale_down_old(
+    state: &mut State,
+    owner: &Stored,
+    new_name: &str,
+    replicas: i64,
+    max_unavailable: i64,
+) {
+    let rs_def = def(state, REPLICASETS);
+    // (ref, value, spec replicas, ready pods), oldest revision first.
+    let mut sets: Vec<(Ref, Value, i64, i64)> = owned(state, owner, REPLICASETS)
+        .into_iter()
+        .map(|(rr, s)| {
+            let ready = owned(state, &s, PODS)
+                .iter()
+                .filter(|(_, p)| p.ready)
+                .count();
+            let v = s.value();
+            let spec = replicas_of(&v);
+            (rr, v, spec, i64::try_from(ready).unwrap_or(0))
+        })
+        .collect();
+    sets.sort_by_key(|(_, v, _, _)| revision_of(v));
+    let (new, old): (Vec<_>, Vec<_>) = sets.into_iter().partition(|(rr, ..)| rr.name == new_name);
+    let old_total: i64 = old.iter().map(|(_, _, spec, _)| spec).sum();
+    if old_total == 0 {
+        return;
+    }
+    let (new_spec, new_ready) = new
+        .first()
+        .map_or((0, 0), |(_, _, spec, ready)| (*spec, *ready));
+    let min_available = replicas - max_unavailable;
+    let new_unavailable = (new_spec - new_ready).max(0);
+    let mut budget = old_total + new_spec - min_available - new_unavailable;
+    if budget <= 0 {
+        return;
+    }
+    let mut target: Vec<i64> = old.iter().map(|(_, _, spec, _)| *spec).collect();
+    // Unready old pods first: they serve nothing.
+    for (i, (_, _, spec, ready)) in old.iter().enumerate() {
+        let unhealthy = (spec - ready.min(spec)).min(budget);
+        target[i] -= unhealthy;
+        budget -= unhealthy;
+    }
+    let available: i64 = new_ready
+        + old
+            .iter()
+            .map(|(_, _, spec, ready)| *ready.min(spec))
+            .sum::<i64>();
+    let mut down = (available - min_available).max(0);
+    for (i, t) in target.iter_mut().enumerate() {
+        let ready_left = old[i].3.min(*t);
+        let cut = ready_left.min(down);
+        *t -= cut;
+        down -= cut;
+    }
+    for ((rr, v, spec, _), t) in old.into_iter().zip(target) {
+        if t != spec {
+            let mut rs = v;
+            rs["spec"]["replicas"] = json!(t.max(0));
+            let _ = state.update(&rs_def, &rr.ns, &rr.name, rs, WriteOpts::TWIN, false);
+        }
+    }
+}
+
+fn revision_of(rs: &Value) -> i64 {
+    rs.pointer("/metadata/annotations/deployment.kubernetes.io~1revision")
+        .and_then(Value::as_str)
+        .and_then(|x| x.parse().ok())
+        .unwrap_or(0)
+}
+
 // ---- ReplicaSet ----------------------------------------------------------------------------
 
 fn replicaset(state: &mut State, r: &Ref, obj: &Arc<Stored>, rs: &Value) {
@@ -483,6 +614,7 @@ fn replicaset(state: &mut State, r: &Ref, obj: &Arc<Stored>, rs: &Value) {
     let pods = owned(state, obj, PODS);
     let have = i64::try_from(pods.len()).unwrap_or(i64::MAX);
     if have < replicas {
+        let rollout = rolling_from_a_sibling(state, obj, &r.name);
         for _ in have..replicas {
             let name = unique_pod_name(state, &r.ns, &r.name);
             let pod = pod_from_template(
@@ -493,7 +625,7 @@ fn replicaset(state: &mut State, r: &Ref, obj: &Arc<Stored>, rs: &Value) {
                 owner_ref("ReplicaSet", obj, &r.name),
                 &[],
             );
-            create_pod(state, pod);
+            create_pod(state, pod, rollout);
         }
     } else if have > replicas {
         // Not-ready pods go first, then the newest, as the ReplicaSet controller prefers.
@@ -520,6 +652,20 @@ fn replicaset(state: &mut State, r: &Ref, obj: &Arc<Stored>, rs: &Value) {
         &["readyReplicas", "availableReplicas", "fullyLabeledReplicas"],
     );
     write_status(state, r, status);
+}
+
+/// Whether another ReplicaSet of the same Deployment still wants pods: this one's pods are then
+/// a rollout's, and start at the rollout's pace.
+fn rolling_from_a_sibling(state: &State, rs: &Stored, name: &str) -> bool {
+    let Some(deployment) = rs.controller().filter(|c| c.kind == "Deployment") else {
+        return false;
+    };
+    state
+        .dependents_of(&deployment.uid)
+        .into_iter()
+        .filter(|d| d.res.as_ref() == REPLICASETS && d.name != name)
+        .filter_map(|d| state.get_ref(&d).cloned())
+        .any(|s| replicas_of(&s.value()) > 0)
 }
 
 // ---- StatefulSet ---------------------------------------------------------------------------
@@ -550,16 +696,27 @@ fn statefulset(state: &mut State, r: &Ref, obj: &Arc<Stored>, sts: &Value) {
             delete_pod(state, pr);
         }
     }
+    // A template change is rolling out until every pod runs it; pods created meanwhile are the
+    // rollout's and start at its pace.
+    let rolling = sts
+        .pointer("/status/currentRevision")
+        .and_then(Value::as_str)
+        .is_some_and(|current| current != revision);
+    // Missing ordinals are created in order, each once the ones before it are running and
+    // ready (`podManagementPolicy: OrderedReady`).
+    let mut all_ready = true;
     for i in 0..replicas {
         let name = format!("{}-{i}", r.name);
-        if let Some((pr, p)) = pods.get(&name) {
-            let stale = p.labels.get("controller-revision-hash") != Some(&revision);
-            if !stale || on_delete {
-                continue;
+        if let Some((_, p)) = pods.get(&name) {
+            if !p.ready {
+                all_ready = false;
+                break;
             }
-            delete_pod(state, pr);
-        } else if state.get_stored(PODS, &r.ns, &name).is_some() {
+            continue;
+        }
+        if state.get_stored(PODS, &r.ns, &name).is_some() {
             // A pod of that name not owned by this StatefulSet blocks the ordinal.
+            all_ready = false;
             continue;
         }
         let mut pod = pod_from_template(
@@ -578,7 +735,25 @@ fn statefulset(state: &mut State, r: &Ref, obj: &Arc<Stored>, sts: &Value) {
         if !service.is_empty() {
             pod["spec"]["subdomain"] = json!(service);
         }
-        create_pod(state, pod);
+        create_pod(state, pod, rolling);
+        if !state
+            .get_stored(PODS, &r.ns, &name)
+            .is_some_and(|p| p.ready)
+        {
+            all_ready = false;
+            break;
+        }
+    }
+    // Rolling update: once every pod runs and is ready, the highest ordinal still on the old
+    // template is deleted; its replacement is created when the deletion comes back here.
+    if all_ready && !on_delete {
+        let stale = (0..replicas).rev().find_map(|i| {
+            pods.get(&format!("{}-{i}", r.name))
+                .filter(|(_, p)| p.labels.get("controller-revision-hash") != Some(&revision))
+        });
+        if let Some((pr, _)) = stale {
+            delete_pod(state, pr);
+        }
     }
     let pods = owned(state, obj, PODS);
     let ready = pods.iter().filter(|(_, p)| p.ready).count();
@@ -658,18 +833,48 @@ fn daemonset(state: &mut State, r: &Ref, obj: &Arc<Stored>, ds: &Value) {
         }
     }
     let generation_s = generation(ds).to_string();
+    // Rolling update: at most `maxUnavailable` nodes (default 1) without a ready pod, so pods
+    // are replaced node by node, each once the previous replacement is ready.
+    let max_unavailable = percent_or_int(
+        ds.pointer("/spec/updateStrategy/rollingUpdate/maxUnavailable")
+            .or(Some(&json!(1))),
+        i64::try_from(nodes.len()).unwrap_or(i64::MAX),
+        true,
+        0,
+    )
+    .max(1);
+    let mut unavailable = i64::try_from(
+        nodes
+            .iter()
+            .filter(|n| {
+                by_node
+                    .get(*n)
+                    .and_then(|pods| pods.first())
+                    .is_none_or(|(_, p)| !p.ready)
+            })
+            .count(),
+    )
+    .unwrap_or(0);
     for node in &nodes {
         let mut pods = by_node.get(node).cloned().unwrap_or_default();
         for (pr, _) in pods.iter().skip(1) {
             delete_pod(state, pr);
         }
         pods.truncate(1);
+        let mut rollout = false;
         if let Some((pr, p)) = pods.first() {
             let stale = p.labels.get("controller-revision-hash") != Some(&hash);
             if !stale || on_delete {
                 continue;
             }
+            if p.ready {
+                if unavailable >= max_unavailable {
+                    continue;
+                }
+                unavailable += 1;
+            }
             delete_pod(state, pr);
+            rollout = true;
         }
         let name = unique_pod_name(state, &r.ns, &r.name);
         let mut pod = pod_from_template(
@@ -684,7 +889,7 @@ fn daemonset(state: &mut State, r: &Ref, obj: &Arc<Stored>, ds: &Value) {
             ],
         );
         pod["spec"]["nodeName"] = json!(node);
-        create_pod(state, pod);
+        create_pod(state, pod, rollout);
     }
     let pods = owned(state, obj, PODS);
     let scheduled = pods
@@ -783,8 +988,7 @@ pub(crate) fn start_pod(state: &mut State, pod: &mut Value) {
     match placement {
         Some((node, host_ip)) => {
             pod["spec"]["nodeName"] = json!(node);
-            let pod_ip = state.next_pod_ip();
-            pod["status"] = running_status(pod, &host_ip, &pod_ip, state);
+            kubelet::start(state, pod, &host_ip);
         }
         None => {
             let nodes = state.all_of(NODES).len();
@@ -799,71 +1003,6 @@ pub(crate) fn start_pod(state: &mut State, pod: &mut Value) {
             });
         }
     }
-}
-
-fn running_status(pod: &Value, host_ip: &str, pod_ip: &str, state: &mut State) -> Value {
-    let now = now_rfc3339();
-    let container_status = |c: &Value, state: &mut State, init: bool| -> Value {
-        let id = format!(
-            "containerd://{:016x}{:016x}",
-            state.next_rand(),
-            state.next_rand()
-        );
-        let image = c.get("image").and_then(Value::as_str).unwrap_or("");
-        let st = if init {
-            json!({"terminated": {"exitCode": 0, "reason": "Completed", "startedAt": now, "finishedAt": now, "containerID": id}})
-        } else {
-            json!({"running": {"startedAt": now}})
-        };
-        json!({
-            "name": c.get("name").cloned().unwrap_or(Value::Null),
-            "image": image,
-            "imageID": format!("{image}@sha256:{:016x}{:016x}", state.next_rand(), state.next_rand()),
-            "containerID": id,
-            "ready": !init,
-            "started": !init,
-            "restartCount": 0,
-            "state": st,
-            "lastState": {},
-        })
-    };
-    let containers: Vec<Value> = pod
-        .pointer("/spec/containers")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
-    let inits: Vec<Value> = pod
-        .pointer("/spec/initContainers")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
-    let cstat: Vec<Value> = containers
-        .iter()
-        .map(|c| container_status(c, state, false))
-        .collect();
-    let istat: Vec<Value> = inits
-        .iter()
-        .map(|c| container_status(c, state, true))
-        .collect();
-    let cond = |t: &str| json!({"type": t, "status": "True", "lastProbeTime": null, "lastTransitionTime": now});
-    let mut status = json!({
-        "phase": "Running",
-        "conditions": [
-            cond("PodReadyToStartContainers"), cond("Initialized"), cond("Ready"),
-            cond("ContainersReady"), cond("PodScheduled"),
-        ],
-        "hostIP": host_ip,
-        "hostIPs": [{"ip": host_ip}],
-        "podIP": pod_ip,
-        "podIPs": [{"ip": pod_ip}],
-        "startTime": now,
-        "qosClass": "BestEffort",
-        "containerStatuses": cstat,
-    });
-    if !istat.is_empty() {
-        status["initContainerStatuses"] = json!(istat);
-    }
-    status
 }
 
 /// When a node appears, pods waiting for one are scheduled and started.
@@ -887,51 +1026,6 @@ fn schedule_pending(state: &mut State) {
             let _ = state.update(&pods, &r.ns, &r.name, v, WriteOpts::TWIN, false);
         }
     }
-}
-
-/// A pod's status with readiness set to `ready`.
-pub(crate) fn with_readiness(pod: &Value, ready: bool) -> Value {
-    let mut status = pod.get("status").cloned().unwrap_or_else(|| json!({}));
-    let s = if ready { "True" } else { "False" };
-    let now = now_rfc3339();
-    let mut conditions: Vec<Value> = status
-        .get("conditions")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
-    for t in ["Ready", "ContainersReady"] {
-        match conditions
-            .iter_mut()
-            .find(|c| c.get("type").and_then(Value::as_str) == Some(t))
-        {
-            Some(c) => {
-                if c.get("status").and_then(Value::as_str) != Some(s) {
-                    c["status"] = json!(s);
-                    c["lastTransitionTime"] = json!(now);
-                }
-                if ready {
-                    if let Some(m) = c.as_object_mut() {
-                        m.remove("reason");
-                    }
-                } else {
-                    c["reason"] = json!("ContainersNotReady");
-                }
-            }
-            None => conditions.push(
-                json!({"type": t, "status": s, "lastProbeTime": null, "lastTransitionTime": now}),
-            ),
-        }
-    }
-    status["conditions"] = json!(conditions);
-    if let Some(cs) = status
-        .get_mut("containerStatuses")
-        .and_then(Value::as_array_mut)
-    {
-        for c in cs {
-            c["ready"] = json!(ready);
-        }
-    }
-    status
 }
 
 /// Selector of a workload, for callers that list its pods by label.
@@ -1204,5 +1298,200 @@ mod tests {
             .expect("patched");
 
         assert_eq!(pods(&store, "app=web").len(), 1);
+    }
+
+    // ---- paced rollouts (virtual time) --------------------------------------------------------
+
+    const POD_START: std::time::Duration = std::time::Duration::from_secs(5);
+
+    /// Lets virtual time pass: the kubelet's timers due by then fire first.
+    async fn after(d: std::time::Duration) {
+        tokio::time::sleep(d + std::time::Duration::from_millis(1)).await;
+    }
+
+    fn restart(store: &Store, kind: &str, name: &str) {
+        store
+            .patch_merge("apps/v1", kind, Some("default"), name,
+                json!({"spec": {"template": {"metadata": {"annotations": {"kubectl.kubernetes.io/restartedAt": "now"}}}}}))
+            .expect("patched");
+    }
+
+    fn uids(pods: &[Value]) -> Vec<String> {
+        pods.iter()
+            .filter_map(|p| p["metadata"]["uid"].as_str().map(str::to_string))
+            .collect()
+    }
+
+    fn ready_count(pods: &[Value]) -> usize {
+        pods.iter()
+            .filter(|p| crate::kube::store::pod_is_ready(p))
+            .count()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_paced_deployment_rollout_surges_and_deletes_old_pods_once_new_ones_are_ready() {
+        let store = Store::new();
+        store.create(node("n1", "127.0.10.1")).expect("node");
+        store.create(deployment("web", 2)).expect("deployment");
+        let old = uids(&pods(&store, "app=web"));
+        let _kubelet = store.pace_rollouts(POD_START);
+
+        restart(&store, "Deployment", "web");
+        let started = pods(&store, "app=web");
+        let d0 = store
+            .get("apps/v1", "Deployment", Some("default"), "web")
+            .expect("d");
+        after(POD_START).await;
+        let halfway = pods(&store, "app=web");
+        after(POD_START).await;
+        let done = pods(&store, "app=web");
+        let d2 = store
+            .get("apps/v1", "Deployment", Some("default"), "web")
+            .expect("d");
+
+        assert_eq!(
+            (started.len(), ready_count(&started)),
+            (3, 2),
+            "one new pod surges, starting"
+        );
+        assert_eq!(d0["status"]["updatedReplicas"], 1);
+        assert_eq!(d0["status"]["readyReplicas"], 2);
+        assert_eq!(d0["status"]["observedGeneration"], 2);
+        let starting = started
+            .iter()
+            .find(|p| !crate::kube::store::pod_is_ready(p))
+            .expect("starting pod");
+        assert_eq!(starting["status"]["phase"], "Pending");
+        assert_eq!(
+            halfway.len(),
+            3,
+            "one old pod left, a second new one starting"
+        );
+        assert_eq!(uids(&halfway).iter().filter(|u| old.contains(u)).count(), 1);
+        assert_eq!((done.len(), ready_count(&done)), (2, 2));
+        assert!(uids(&done).iter().all(|u| !old.contains(u)));
+        assert_eq!(d2["status"]["updatedReplicas"], 2);
+        assert_eq!(d2["status"]["readyReplicas"], 2);
+        assert!(d2["status"].get("unavailableReplicas").is_none());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_paced_statefulset_rollout_replaces_one_pod_at_a_time_highest_ordinal_first() {
+        let store = Store::new();
+        store.create(node("n1", "127.0.10.1")).expect("node");
+        let mut sts = deployment("db", 3);
+        sts["kind"] = json!("StatefulSet");
+        store.create(sts).expect("statefulset");
+        let uid_of = |store: &Store, name: &str| {
+            store
+                .get("v1", "Pod", Some("default"), name)
+                .map(|p| p["metadata"]["uid"].clone())
+        };
+        let first: Vec<_> = ["db-0", "db-1", "db-2"]
+            .iter()
+            .map(|n| uid_of(&store, n))
+            .collect();
+        let _kubelet = store.pace_rollouts(POD_START);
+
+        restart(&store, "StatefulSet", "db");
+        let mut replaced = Vec::new();
+        for _ in 0..3 {
+            let now: Vec<_> = ["db-0", "db-1", "db-2"]
+                .iter()
+                .map(|n| uid_of(&store, n))
+                .collect();
+            replaced.push(now.iter().zip(&first).filter(|(a, b)| a != b).count());
+            after(POD_START).await;
+        }
+        let s = store
+            .get("apps/v1", "StatefulSet", Some("default"), "db")
+            .expect("sts");
+        let last: Vec<_> = ["db-0", "db-1", "db-2"]
+            .iter()
+            .map(|n| uid_of(&store, n))
+            .collect();
+
+        assert_eq!(replaced, [1, 2, 3], "one more pod replaced every pod start");
+        assert!(last.iter().zip(&first).all(|(a, b)| a != b));
+        assert_eq!(s["status"]["updatedReplicas"], 3);
+        assert_eq!(s["status"]["readyReplicas"], 3);
+        assert_eq!(
+            s["status"]["currentRevision"],
+            s["status"]["updateRevision"]
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_paced_statefulset_rollout_starts_with_the_highest_ordinal() {
+        let store = Store::new();
+        store.create(node("n1", "127.0.10.1")).expect("node");
+        let mut sts = deployment("db", 2);
+        sts["kind"] = json!("StatefulSet");
+        store.create(sts).expect("statefulset");
+        let _kubelet = store.pace_rollouts(POD_START);
+
+        restart(&store, "StatefulSet", "db");
+
+        let db1 = store
+            .get("v1", "Pod", Some("default"), "db-1")
+            .expect("db-1");
+        let db0 = store
+            .get("v1", "Pod", Some("default"), "db-0")
+            .expect("db-0");
+        assert_eq!(db1["status"]["phase"], "Pending", "db-1 is replaced first");
+        assert_eq!(db0["status"]["phase"], "Running");
+        let s = store
+            .get("apps/v1", "StatefulSet", Some("default"), "db")
+            .expect("sts");
+        assert_eq!(s["status"]["updatedReplicas"], 1);
+        assert_eq!(s["status"]["readyReplicas"], 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_paced_daemonset_rollout_goes_node_by_node() {
+        let store = Store::new();
+        store.create(node("n1", "127.0.10.1")).expect("node");
+        store.create(node("n2", "127.0.10.2")).expect("node");
+        let mut ds = deployment("cilium", 1);
+        ds["kind"] = json!("DaemonSet");
+        store.create(ds).expect("daemonset");
+        let old = uids(&pods(&store, "app=cilium"));
+        let _kubelet = store.pace_rollouts(POD_START);
+
+        restart(&store, "DaemonSet", "cilium");
+        let first = pods(&store, "app=cilium");
+        after(POD_START).await;
+        let second = pods(&store, "app=cilium");
+        after(POD_START).await;
+        let done = pods(&store, "app=cilium");
+
+        let new = |ps: &[Value]| uids(ps).iter().filter(|u| !old.contains(u)).count();
+        assert_eq!((new(&first), ready_count(&first)), (1, 1));
+        assert_eq!((new(&second), ready_count(&second)), (2, 1));
+        assert_eq!((new(&done), ready_count(&done)), (2, 2));
+    }
+
+    #[test]
+    fn native_sidecars_run_and_are_ready_like_containers() {
+        let store = Store::new();
+        store.create(node("n1", "127.0.10.1")).expect("node");
+        let mut d = deployment("web", 1);
+        d["spec"]["template"]["spec"]["initContainers"] = json!([
+            {"name": "istio-init", "image": "proxyv2:1.28"},
+            {"name": "istio-proxy", "image": "proxyv2:1.28", "restartPolicy": "Always"}]);
+        store.create(d).expect("deployment");
+
+        let p = &pods(&store, "app=web")[0];
+
+        let inits = p["status"]["initContainerStatuses"]
+            .as_array()
+            .expect("init statuses");
+        assert_eq!(inits.len(), 2);
+        assert_eq!(inits[0]["state"]["terminated"]["reason"], "Completed");
+        assert_eq!(inits[0]["ready"], false);
+        assert!(inits[1]["state"]["running"]["startedAt"].is_string());
+        assert_eq!(inits[1]["ready"], true);
+        assert_eq!(inits[1]["started"], true);
+        assert_eq!(p["status"]["containerStatuses"][0]["ready"], true);
     }
 }

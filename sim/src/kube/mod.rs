@@ -11,8 +11,10 @@
 //! - [`Store`] (`store.rs`): the objects and the Rust API; everything else reads or writes
 //!   through it.
 //! - [`serve`] (`server.rs` → `api.rs`): HTTPS, routing, verbs, content negotiation.
-//! - `controllers.rs`: what follows a write (pods for workloads, scheduling, the kubelet);
-//!   objects annotated [`FROZEN_ANNOTATION`]` = "true"` are left alone.
+//! - `controllers.rs`: what follows a write (pods for workloads, rollouts, scheduling); objects
+//!   annotated [`FROZEN_ANNOTATION`]` = "true"` are left alone.
+//! - `kubelet.rs`: pod and container statuses, and the timer that paces rollouts
+//!   ([`Store::pace_rollouts`]).
 //! - [`Faults`], [`RequestLog`]: knobs and observations for tests and benchmarks.
 //!
 //! # Example
@@ -36,6 +38,7 @@ mod discovery;
 mod error;
 mod faults;
 mod kubeconfig;
+mod kubelet;
 mod patch;
 mod requests;
 mod resources;

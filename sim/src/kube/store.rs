@@ -21,13 +21,16 @@ use std::cell::Cell;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::ops::Bound;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 use tokio::sync::broadcast;
+use tokio::task::JoinHandle;
 
 use crate::kube::controllers;
 use crate::kube::error::ApiError;
 use crate::kube::faults::Faults;
+use crate::kube::kubelet::{self, PodStarts};
 use crate::kube::patch::{self, PatchError, PatchType};
 use crate::kube::requests::RequestLog;
 use crate::kube::resources::{Registry, ResourceDef};
@@ -318,6 +321,8 @@ pub(crate) struct State {
     pub(crate) sched_cursor: usize,
     queue: VecDeque<Ref>,
     queued: HashSet<Ref>,
+    /// Pods waiting for their containers to start (paced rollouts).
+    pub(crate) pod_starts: PodStarts,
 }
 
 /// Current time as Kubernetes writes timestamps (RFC 3339, seconds, UTC).
@@ -347,6 +352,7 @@ impl State {
             sched_cursor: 0,
             queue: VecDeque::new(),
             queued: HashSet::new(),
+            pod_starts: PodStarts::default(),
         }
     }
 
@@ -1459,7 +1465,7 @@ impl Store {
         let Some(pod) = st.get_stored(&def.key, &ns, name).cloned() else {
             return Err(ApiError::not_found("", "pods", name));
         };
-        let status = controllers::with_readiness(&pod.value(), ready);
+        let status = kubelet::with_readiness(&pod.value(), ready);
         let stored = st.update(
             &def,
             &ns,
@@ -1510,6 +1516,20 @@ impl Store {
     /// Installs the pod admission hook (replacing any previous one).
     pub fn set_pod_admission(&self, hook: PodAdmission) {
         self.lock().admission = Some(hook);
+    }
+
+    /// Paces rollouts: a pod that a workload controller creates to roll out a new pod template
+    /// becomes Running and Ready `delay` after it is scheduled (until then `kubectl get pods`
+    /// shows it initializing), so a `kubectl rollout restart` replaces pods step by step over
+    /// time, as a real cluster does. The returned task starts those pods; abort it to stop
+    /// pacing (pods still waiting then stay waiting). Without this call, or with zero delay,
+    /// every pod starts at once.
+    ///
+    /// # Panics
+    /// Outside a tokio runtime.
+    pub fn pace_rollouts(&self, delay: Duration) -> JoinHandle<()> {
+        let wake = kubelet::pace(&mut self.lock(), delay);
+        tokio::spawn(kubelet::run(self.clone(), wake))
     }
 
     /// Removes the pod admission hook.

@@ -218,39 +218,184 @@ fn columns(def: &ResourceDef) -> Vec<Value> {
     }
 }
 
-fn pod_cells(p: &Value) -> Vec<Value> {
-    let statuses = arr(p, "/status/containerStatuses");
-    let total = arr(p, "/spec/containers").len();
-    let ready = statuses
-        .iter()
-        .filter(|c| c.get("ready").and_then(Value::as_bool) == Some(true))
-        .count();
-    let restarts: i64 = statuses
-        .iter()
-        .map(|c| c.get("restartCount").and_then(Value::as_i64).unwrap_or(0))
-        .sum();
-    let waiting = statuses
-        .iter()
-        .find_map(|c| c.pointer("/state/waiting/reason").and_then(Value::as_str));
-    let status = match (s(p, "/status/reason"), waiting) {
-        (r, _) if !r.is_empty() => r.to_string(),
-        (_, Some(w)) => w.to_string(),
-        _ => or_none(s(p, "/status/phase").to_string()).replace("<none>", "Unknown"),
+fn condition_true(p: &Value, type_: &str) -> bool {
+    arr(p, "/status/conditions").iter().any(|c| {
+        c.get("type").and_then(Value::as_str) == Some(type_)
+            && c.get("status").and_then(Value::as_str) == Some("True")
+    })
+}
+
+fn last_terminated(c: &Value) -> Option<jiff::Timestamp> {
+    c.pointer("/lastState/terminated/finishedAt")
+        .and_then(Value::as_str)
+        .and_then(|t| t.parse().ok())
+}
+
+/// Ready, Status and Restarts as the apiserver's pod printer computes them (`printPod` in
+/// `pkg/printers/internalversion`): native sidecars (init containers with `restartPolicy:
+/// Always`) count in READY once started, init progress shows as `Init:i/n`, a waiting or
+/// terminated container's reason wins over the phase, a deleted pod is `Terminating`.
+fn pod_summary(p: &Value) -> (String, String, String) {
+    let inits = arr(p, "/spec/initContainers");
+    let restartable = |name: &str| {
+        inits.iter().any(|c| {
+            c.get("name").and_then(Value::as_str) == Some(name)
+                && c.get("restartPolicy").and_then(Value::as_str) == Some("Always")
+        })
     };
+    let total = arr(p, "/spec/containers").len()
+        + inits
+            .iter()
+            .filter(|c| c.get("restartPolicy").and_then(Value::as_str) == Some("Always"))
+            .count();
+    let mut ready = 0usize;
+    let mut restarts = 0i64;
+    let mut sidecar_restarts = 0i64;
+    let mut last_restart: Option<jiff::Timestamp> = None;
+    let mut last_sidecar_restart: Option<jiff::Timestamp> = None;
+    let phase = s(p, "/status/phase");
+    let mut reason = match s(p, "/status/reason") {
+        "" => phase.to_string(),
+        r => r.to_string(),
+    };
+    if arr(p, "/status/conditions").iter().any(|c| {
+        c.get("type").and_then(Value::as_str) == Some("PodScheduled")
+            && c.get("reason").and_then(Value::as_str) == Some("SchedulingGated")
+    }) {
+        reason = "SchedulingGated".into();
+    }
+    let mut initializing = false;
+    for (i, c) in arr(p, "/status/initContainerStatuses").iter().enumerate() {
+        let name = c.get("name").and_then(Value::as_str).unwrap_or("");
+        let count = c.get("restartCount").and_then(Value::as_i64).unwrap_or(0);
+        restarts += count;
+        last_restart = last_restart.max(last_terminated(c));
+        if restartable(name) {
+            sidecar_restarts += count;
+            last_sidecar_restart = last_sidecar_restart.max(last_terminated(c));
+        }
+        let terminated = c.pointer("/state/terminated");
+        let exit = terminated
+            .and_then(|t| t.get("exitCode"))
+            .and_then(Value::as_i64)
+            .unwrap_or(0);
+        let waiting = c
+            .pointer("/state/waiting/reason")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        if terminated.is_some() && exit == 0 {
+            continue;
+        }
+        if restartable(name) && c.get("started").and_then(Value::as_bool) == Some(true) {
+            if c.get("ready").and_then(Value::as_bool) == Some(true) {
+                ready += 1;
+            }
+            continue;
+        }
+        reason = if let Some(t) = terminated {
+            match t.get("reason").and_then(Value::as_str).unwrap_or("") {
+                "" => match t.get("signal").and_then(Value::as_i64).unwrap_or(0) {
+                    0 => format!("Init:ExitCode:{exit}"),
+                    sig => format!("Init:Signal:{sig}"),
+                },
+                r => format!("Init:{r}"),
+            }
+        } else if !waiting.is_empty() && waiting != "PodInitializing" {
+            format!("Init:{waiting}")
+        } else {
+            format!("Init:{i}/{}", inits.len())
+        };
+        initializing = true;
+        break;
+    }
+    if !initializing || condition_true(p, "Initialized") {
+        restarts = sidecar_restarts;
+        last_restart = last_sidecar_restart;
+        let mut has_running = false;
+        for c in arr(p, "/status/containerStatuses").iter().rev() {
+            restarts += c.get("restartCount").and_then(Value::as_i64).unwrap_or(0);
+            last_restart = last_restart.max(last_terminated(c));
+            let waiting = c
+                .pointer("/state/waiting/reason")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            let terminated = c.pointer("/state/terminated");
+            if !waiting.is_empty() {
+                reason = waiting.to_string();
+            } else if let Some(t) = terminated {
+                reason = match t.get("reason").and_then(Value::as_str).unwrap_or("") {
+                    "" => match t.get("signal").and_then(Value::as_i64).unwrap_or(0) {
+                        0 => format!(
+                            "ExitCode:{}",
+                            t.get("exitCode").and_then(Value::as_i64).unwrap_or(0)
+                        ),
+                        sig => format!("Signal:{sig}"),
+                    },
+                    r => r.to_string(),
+                };
+            } else if c.get("ready").and_then(Value::as_bool) == Some(true)
+                && c.pointer("/state/running").is_some()
+            {
+                has_running = true;
+                ready += 1;
+            }
+        }
+        if reason == "Completed" && has_running {
+            reason = if condition_true(p, "Ready") {
+                "Running".into()
+            } else {
+                "NotReady".into()
+            };
+        }
+    }
+    let terminal = matches!(phase, "Succeeded" | "Failed");
+    if p.pointer("/metadata/deletionTimestamp").is_some() {
+        if s(p, "/status/reason") == "NodeLost" {
+            reason = "Unknown".into();
+        } else if !terminal {
+            reason = "Terminating".into();
+        }
+    }
+    let restarts = match last_restart {
+        Some(t) if restarts != 0 => format!(
+            "{restarts} ({} ago)",
+            human_duration(jiff::Timestamp::now().as_second() - t.as_second())
+        ),
+        _ => restarts.to_string(),
+    };
+    (format!("{ready}/{total}"), reason, restarts)
+}
+
+fn pod_cells(p: &Value) -> Vec<Value> {
+    let (ready, status, restarts) = pod_summary(p);
     let gates = arr(p, "/spec/readinessGates");
+    let gates_true = gates
+        .iter()
+        .filter(|g| {
+            g.get("conditionType")
+                .and_then(Value::as_str)
+                .is_some_and(|t| condition_true(p, t))
+        })
+        .count();
+    let ip = arr(p, "/status/podIPs")
+        .first()
+        .and_then(|i| i.get("ip"))
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
     vec![
         json!(s(p, "/metadata/name")),
-        json!(format!("{ready}/{total}")),
+        json!(ready),
         json!(status),
-        json!(restarts.to_string()),
+        json!(restarts),
         json!(age(p)),
-        json!(or_none(s(p, "/status/podIP").to_string())),
+        json!(or_none(ip)),
         json!(or_none(s(p, "/spec/nodeName").to_string())),
         json!(or_none(s(p, "/status/nominatedNodeName").to_string())),
         json!(if gates.is_empty() {
             "<none>".to_string()
         } else {
-            format!("0/{}", gates.len())
+            format!("{gates_true}/{}", gates.len())
         }),
     ]
 }
@@ -537,9 +682,9 @@ mod tests {
         let pod = json!({
             "metadata": {"name": "p", "namespace": "admin", "creationTimestamp": "2020-01-01T00:00:00Z"},
             "spec": {"containers": [{"name": "a"}, {"name": "b"}], "nodeName": "n1"},
-            "status": {"phase": "Running", "podIP": "127.1.0.9", "containerStatuses": [
-                {"name": "a", "ready": true, "restartCount": 1},
-                {"name": "b", "ready": false, "restartCount": 2}]}
+            "status": {"phase": "Running", "podIP": "127.1.0.9", "podIPs": [{"ip": "127.1.0.9"}], "containerStatuses": [
+                {"name": "a", "ready": true, "restartCount": 1, "state": {"running": {}}},
+                {"name": "b", "ready": false, "restartCount": 2, "state": {"running": {}}}]}
         });
 
         let t = table(
@@ -566,6 +711,70 @@ mod tests {
         assert_eq!(cells[5], "127.1.0.9");
         assert_eq!(t["rows"][0]["object"]["metadata"]["namespace"], "admin");
         assert_eq!(t["rows"][0]["object"]["kind"], "PartialObjectMetadata");
+    }
+
+    fn running(name: &str) -> Value {
+        json!({"name": name, "ready": true, "started": true, "restartCount": 0, "state": {"running": {"startedAt": "2020-01-01T00:00:00Z"}}})
+    }
+
+    fn sidecar_pod() -> Value {
+        json!({
+            "metadata": {"name": "nb-0"},
+            "spec": {
+                "initContainers": [{"name": "istio-init"}, {"name": "istio-proxy", "restartPolicy": "Always"}],
+                "containers": [{"name": "nb"}],
+            },
+            "status": {"phase": "Running", "conditions": [{"type": "Initialized", "status": "True"}, {"type": "Ready", "status": "True"}]},
+        })
+    }
+
+    #[test]
+    fn a_native_sidecar_counts_in_ready_once_started() {
+        let mut pod = sidecar_pod();
+        pod["status"]["initContainerStatuses"] = json!([
+            {"name": "istio-init", "ready": false, "restartCount": 0, "state": {"terminated": {"exitCode": 0, "reason": "Completed"}}},
+            running("istio-proxy"),
+        ]);
+        pod["status"]["containerStatuses"] = json!([running("nb")]);
+
+        assert_eq!(
+            pod_summary(&pod),
+            ("2/2".into(), "Running".into(), "0".into())
+        );
+    }
+
+    #[test]
+    fn a_pod_whose_init_containers_have_not_run_shows_init_progress() {
+        let mut pod = sidecar_pod();
+        let waiting = |n: &str| json!({"name": n, "ready": false, "started": false, "restartCount": 0, "state": {"waiting": {"reason": "PodInitializing"}}});
+        pod["status"] = json!({"phase": "Pending",
+            "conditions": [{"type": "Initialized", "status": "False"}],
+            "initContainerStatuses": [waiting("istio-init"), waiting("istio-proxy")],
+            "containerStatuses": [waiting("nb")]});
+
+        assert_eq!(
+            pod_summary(&pod),
+            ("0/2".into(), "Init:0/2".into(), "0".into())
+        );
+    }
+
+    #[test]
+    fn a_classic_sidecar_container_counts_like_any_container() {
+        let pod = json!({
+            "metadata": {"name": "web"},
+            "spec": {"containers": [{"name": "web"}, {"name": "istio-proxy"}]},
+            "status": {"phase": "Running", "containerStatuses": [running("istio-proxy"), running("web")]},
+        });
+
+        assert_eq!(pod_summary(&pod).0, "2/2");
+    }
+
+    #[test]
+    fn a_deleted_running_pod_is_terminating() {
+        let mut pod = sidecar_pod();
+        pod["metadata"]["deletionTimestamp"] = json!("2020-01-01T00:00:00Z");
+
+        assert_eq!(pod_summary(&pod).1, "Terminating");
     }
 
     #[test]

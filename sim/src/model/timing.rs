@@ -29,6 +29,17 @@ impl Timing {
         Timing { scale: 0.001 }
     }
 
+    /// A pod that a Kubernetes rollout creates (`kubectl rollout restart`, a new pod template):
+    /// 5 s from scheduled to running and ready (image cached, readiness probe passing). A rollout
+    /// takes about this per pod: Deployments surge one new pod and delete an old one once it is
+    /// ready, StatefulSets and DaemonSets replace one pod at a time.
+    pub const POD_START: Duration = Duration::from_secs(5);
+
+    /// [`Timing::POD_START`], scaled.
+    pub fn pod_start(&self) -> Duration {
+        self.scaled(Self::POD_START, 1.0)
+    }
+
     /// Applies the scale and an extra multiplier (the slow-settling fault) to a base delay.
     pub(crate) fn scaled(&self, base: Duration, extra: f64) -> Duration {
         let factor = (self.scale * extra).max(0.0);
