@@ -240,7 +240,7 @@ async fn handle(conn: &Conn, value: Value) -> (Value, Option<SchemaViolation>) {
             return (envelope(request_id, Err(err)), None);
         }
     };
-    conn.model.count_call(&call.label());
+    conn.model.count_call(&call.label(), &call.params);
     let (result, twin_bug) = dispatch(conn, &call);
     let delay = conn
         .model
