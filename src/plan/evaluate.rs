@@ -683,6 +683,30 @@ mod tests {
     }
 
     #[test]
+    fn gateway_metadata_waits_are_transient_in_each_charms_own_spelling() {
+        let plan = microk8s().plan;
+        let waiting = |charm: &str, message: &str| is_transient(&plan, charm, "waiting", message);
+        assert!(waiting(
+            "kserve-controller",
+            "Waiting for gateway-metadata relation data"
+        ));
+        for charm in [
+            "jupyter-controller",
+            "tensorboard-controller",
+            "pvcviewer-operator",
+        ] {
+            assert!(
+                waiting(charm, "Waiting for gateway metadata relation data"),
+                "{charm}"
+            );
+            assert!(
+                !waiting(charm, "Waiting for gateway-metadata relation data"),
+                "{charm}"
+            );
+        }
+    }
+
+    #[test]
     fn known_transient_statuses_pass_where_allowed_and_wait_elsewhere() {
         let resolved = microk8s();
         let observed = Observed::default()
