@@ -534,6 +534,28 @@ fn add_pending_resources(model: &Model, args: PendingArgs) -> Result<Value, ApiE
 mod tests {
     use super::*;
 
+    fn kfp_viz_edge() -> Release {
+        Catalog::get()
+            .release("kfp-viz", &"2.15/edge".parse().expect("channel"))
+            .expect("kfp-viz 2.15/edge")
+            .clone()
+    }
+
+    #[test]
+    fn a_supported_base_is_kept_and_is_the_only_one_answered() {
+        let (base, supported) = resolved_base(&Base::jammy(), &kfp_viz_edge(), false);
+        assert_eq!(base, Base::jammy());
+        assert_eq!(supported, [Base::jammy()]);
+    }
+
+    #[test]
+    fn an_unsupported_base_falls_back_to_the_releases_default_as_juju_retries() {
+        let focal: Base = "ubuntu@20.04".parse().expect("base");
+        let (base, supported) = resolved_base(&focal, &kfp_viz_edge(), false);
+        assert_eq!(base, Base::jammy(), "the origin moves to the fallback base");
+        assert_eq!(supported, [Base::jammy()]);
+    }
+
     #[test]
     fn base64_matches_gos_std_encoding() {
         assert_eq!(base64(b""), "");
