@@ -29,7 +29,6 @@ async fn a_migration_reads_the_model_whole_at_most_twice_a_phase() {
 
     run.assert_succeeded();
     assert_eq!(run.result("result"), Some("migrated"));
-    eprintln!("BY METHOD {:#?}", t.sim.model().requests().by_method);
     let whole = count(&t, "Client.FullStatus");
     assert!(
         whole <= 2 * PHASES + OUTSIDE_PHASES,

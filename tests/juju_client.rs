@@ -885,9 +885,12 @@ async fn refresh_upgrades_a_changed_oci_image_and_keeps_an_unchanged_one() {
     let before = twin.model.application("kserve-controller").expect("app");
     let client = twin.admin().await;
 
-    let outcome = within("refresh", client.refresh("kserve-controller", "0.15/edge"))
-        .await
-        .expect("refreshed");
+    let outcome = within(
+        "refresh",
+        client.refresh("kserve-controller", "0.15/edge", false),
+    )
+    .await
+    .expect("refreshed");
 
     let after = twin.model.application("kserve-controller").expect("app");
     assert_eq!(outcome.from_url, before.charm_url);
@@ -915,7 +918,7 @@ async fn refresh_to_a_risk_only_channel_keeps_the_track_and_upgrades_oci_image()
     let before = twin.model.application("kfp-api").expect("app");
     let client = twin.admin().await;
 
-    let outcome = within("refresh", client.refresh("kfp-api", "edge"))
+    let outcome = within("refresh", client.refresh("kfp-api", "edge", false))
         .await
         .expect("refreshed");
 
@@ -934,7 +937,7 @@ async fn refresh_with_an_unchanged_oci_image_adds_no_pending_resource() {
     let before = twin.model.application("kfp-viz").expect("app");
     let client = twin.admin().await;
 
-    let outcome = within("refresh", client.refresh("kfp-viz", "2.15/edge"))
+    let outcome = within("refresh", client.refresh("kfp-viz", "2.15/edge", false))
         .await
         .expect("refreshed");
 
@@ -954,7 +957,7 @@ async fn refresh_to_the_current_channel_writes_nothing() {
     let client = twin.admin().await;
     let writes = twin.model.writes_since_start();
 
-    let outcome = within("refresh", client.refresh("kfp-viz", "2.15/stable"))
+    let outcome = within("refresh", client.refresh("kfp-viz", "2.15/stable", false))
         .await
         .expect("nothing to do");
 
@@ -971,7 +974,7 @@ async fn refresh_to_a_malformed_channel_is_refused_before_sending() {
     let client = twin.admin().await;
     let sent = twin.model.requests().total;
 
-    let err = within("refresh", client.refresh("kfp-viz", "2.15/unstable"))
+    let err = within("refresh", client.refresh("kfp-viz", "2.15/unstable", false))
         .await
         .expect_err("bad channel");
 
@@ -986,7 +989,7 @@ async fn refresh_of_an_unknown_application_surfaces_not_found() {
     let twin = Twin::start().await;
     let client = twin.admin().await;
 
-    let err = within("refresh", client.refresh("nope", "2/edge"))
+    let err = within("refresh", client.refresh("nope", "2/edge", false))
         .await
         .expect_err("no such application");
 

@@ -156,7 +156,8 @@ fn jupyter_controller_waits_while_the_gateway_does_not_serve() {
         status(&model, "jupyter-controller"),
         (
             WorkloadStatus::Waiting,
-            "Waiting for gateway-metadata relation data".to_string()
+            // jupyter-controller's own text, without a hyphen (notebook-operators track/1.11)
+            "Waiting for gateway metadata relation data".to_string()
         )
     );
 }

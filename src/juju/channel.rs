@@ -3,7 +3,8 @@
 //! Owns Juju's channel grammar (`track/risk/branch`, `risk`, `track`, `risk/branch`; juju/charm
 //! `channel.go` `ParseChannel` and `Normalize`) and the Go CLI's rule for a refresh's target origin
 //! (juju-api.md §5(d) step 2): keep the current origin unchanged and replace only its channel; a
-//! channel without a track keeps the current track; `latest` is dropped. It must not know about
+//! channel without a track keeps the current track and branch and sets only the risk; a track
+//! `latest` is dropped. It must not know about
 //! the wire beyond [`CharmOrigin`]'s fields. Start at [`CharmChannel::parse`] and
 //! [`origin_for_channel`].
 
@@ -91,23 +92,26 @@ impl fmt::Display for CharmChannel {
 }
 
 /// The origin a refresh to `channel` resolves with: `current` unchanged (id, hash, revision,
-/// base, architecture, instance key) except its channel. A channel without a track keeps the
-/// current track; otherwise the normalised track is used (`latest` ⇒ none). The branch is the
-/// new channel's (none if it has none).
+/// base, architecture, instance key) except its channel, as the Go CLI's
+/// `charmHubOriginResolver` does (`cmd/juju/application/refresher/refresher.go` at v3.6.11):
+///
+/// - a channel without a track (`stable`, `edge`, `edge/fix`) sets only the risk: the current
+///   track **and branch** stay (a branch given with a lone risk is ignored, as there), and
+///   nothing is normalised;
+/// - a channel with a track replaces track, risk and branch with the normalised channel
+///   (`latest` ⇒ no track, a missing risk ⇒ `stable`, no branch unless given).
 ///
 /// Why keep `id` and `revision`: with an id the controller asks Charmhub to *refresh by id* and
 /// answers the newest revision in the channel; without it, it would reinstall `revision`
 /// (python-libjuju's bug, juju/python-libjuju#1083).
 pub fn origin_for_channel(current: &CharmOrigin, channel: &CharmChannel) -> CharmOrigin {
-    let wanted = if channel.track.is_none() {
-        CharmChannel {
-            track: current.track.clone(),
-            ..channel.clone()
-        }
-    } else {
-        channel.clone()
+    if channel.track.is_none() {
+        return CharmOrigin {
+            risk: channel.risk.clone().unwrap_or_else(|| current.risk.clone()),
+            ..current.clone()
+        };
     }
-    .normalize();
+    let wanted = channel.normalize();
     CharmOrigin {
         track: wanted.track,
         risk: wanted.risk.unwrap_or_default(),
@@ -237,13 +241,53 @@ mod tests {
     }
 
     #[test]
-    fn refresh_takes_the_branch_of_the_new_channel() {
+    fn a_risk_only_channel_keeps_the_current_track_and_branch() {
+        let on_branch = CharmOrigin {
+            branch: Some("hotfix".into()),
+            ..current()
+        };
+        let origin = origin_for_channel(&on_branch, &parse("stable"));
+        assert_eq!(origin.track.as_deref(), Some("1.24"));
+        assert_eq!(origin.risk, "stable");
+        assert_eq!(origin.branch.as_deref(), Some("hotfix"));
+        let edge = origin_for_channel(&on_branch, &parse("edge"));
+        assert_eq!(
+            (
+                edge.track.as_deref(),
+                edge.risk.as_str(),
+                edge.branch.as_deref()
+            ),
+            (Some("1.24"), "edge", Some("hotfix"))
+        );
+    }
+
+    #[test]
+    fn a_risk_only_channel_ignores_its_branch_as_the_go_cli_does() {
+        let origin = origin_for_channel(&current(), &parse("edge/fix-1"));
+        assert_eq!(origin.track.as_deref(), Some("1.24"));
+        assert_eq!(origin.risk, "edge");
+        assert_eq!(origin.branch, None);
+    }
+
+    #[test]
+    fn a_risk_only_channel_keeps_a_latest_track_unnormalised() {
+        let on_latest = CharmOrigin {
+            track: Some("latest".into()),
+            ..current()
+        };
+        let origin = origin_for_channel(&on_latest, &parse("candidate"));
+        assert_eq!(origin.track.as_deref(), Some("latest"));
+        assert_eq!(origin.risk, "candidate");
+    }
+
+    #[test]
+    fn a_channel_with_a_track_takes_its_own_branch_or_none() {
         let on_branch = CharmOrigin {
             branch: Some("old".into()),
             ..current()
         };
         assert_eq!(
-            origin_for_channel(&on_branch, &parse("edge/new"))
+            origin_for_channel(&on_branch, &parse("1.24/edge/new"))
                 .branch
                 .as_deref(),
             Some("new")

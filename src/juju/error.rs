@@ -99,6 +99,26 @@ pub enum Error {
     /// Juju would not parse, a controller CA without a certificate).
     #[error("{0}")]
     Invalid(String),
+    /// A refresh would move the application to another base: the charm the channel resolves to
+    /// does not support the base the application runs on, and the controller would fall back to
+    /// one it does (the Go CLI refuses the same way, `cmd/juju/application/refresher/refresher.go`
+    /// `baseRefresher.ResolveCharm` at v3.6.11, unless `--force-series`). Nothing was changed.
+    #[error(
+        "{application} runs on base {base}, but the charm in channel {channel} supports only {}; \
+         refreshing would move it to another base, so nothing was changed: pick a channel that \
+         supports {base}, or redeploy {application} on a supported base",
+        .offered.join(", ")
+    )]
+    UnsupportedBase {
+        /// Application.
+        application: String,
+        /// The channel asked for.
+        channel: String,
+        /// Its current base, e.g. `ubuntu@20.04`.
+        base: String,
+        /// The bases the resolved charm supports, e.g. `ubuntu@22.04` (`no bases` if none).
+        offered: Vec<String>,
+    },
     /// The controller's answer could not be decoded.
     #[error("{facade}.{method}: cannot decode the controller's answer: {message}")]
     Decode {
@@ -141,6 +161,12 @@ impl Error {
     /// The model moved to another controller ([`Error::Redirected`]).
     pub fn is_redirected(&self) -> bool {
         matches!(self, Error::Redirected { .. })
+    }
+
+    /// A refresh was refused because the new charm does not support the application's base
+    /// ([`Error::UnsupportedBase`]); retrying cannot help.
+    pub fn is_unsupported_base(&self) -> bool {
+        matches!(self, Error::UnsupportedBase { .. })
     }
 
     /// The connection dropped while the call was in flight: the controller may or may not have

@@ -1,12 +1,17 @@
-//! `juju refresh APP --channel X`, the way the Go CLI does it (juju-api.md §5(d)).
+//! `juju refresh APP --channel X [--trust]`, the way the Go CLI v3.6.11 does it (juju-api.md §5(d);
+//! `cmd/juju/application/refresh.go` `refreshCommand.Run`, `refresher/refresher.go`,
+//! `utils/utils.go`).
 //!
 //! Owns the refresh sequence: `Application.GetCharmURLOrigin` → the current origin kept whole
 //! (id, hash, revision, base, architecture, instance key) with only its channel swapped
 //! ([`super::channel::origin_for_channel`]) → `Charms.ResolveCharms` on the current URL without
-//! revision → `Charms.AddCharm` → resources (`Charms.CharmInfo`, `Resources.ListResources`,
-//! `Charms.ListCharmResources`, `Resources.AddPendingResources` for store resources that are
-//! missing or whose revision changed, never over an upload) → `Application.SetCharm` with the
-//! pending resource ids and `channel` = the origin's risk.
+//! revision → the base check (the application's base must be among the resolved charm's
+//! `supported-bases`) → `Charms.AddCharm`, only when the resolved URL differs from the current
+//! one → resources (`Charms.CharmInfo`, `Resources.ListResources`, `Charms.ListCharmResources`,
+//! `Resources.AddPendingResources` for store resources that are missing, whose revision changed
+//! or that the store does not list; never over an upload) → `Application.SetCharm` with the
+//! pending resource ids, `channel` = the origin's risk and, for `--trust`, `trust` in
+//! `config-settings`.
 //!
 //! Not as python-libjuju does it: it drops the origin's id and keeps its revision, so the
 //! controller reinstalls the old revision. Start at [`Client::refresh`].
@@ -19,7 +24,7 @@ use super::client::{Client, Retry, item_error, single};
 use super::error::{Error, Result, code};
 use super::login::Facade;
 use super::model::{CharmUrl, RefreshOutcome};
-use super::wire::{self, CharmOrigin, CharmResource, CharmResourceMeta};
+use super::wire::{self, Base, CharmOrigin, CharmResource, CharmResourceMeta};
 
 /// How often, and after how long a first pause, `GetCharmURLOrigin` is asked again while the
 /// application's charm-hub origin has no id yet (its first download has not finished). The
@@ -27,18 +32,112 @@ use super::wire::{self, CharmOrigin, CharmResource, CharmResourceMeta};
 const ORIGIN_ATTEMPTS: u32 = 8;
 const ORIGIN_FIRST_PAUSE: Duration = Duration::from_millis(100);
 
+/// Where a refresh would go: resolved, base-checked, nothing written yet.
+struct Resolved {
+    from_url: String,
+    current: CharmOrigin,
+    url: String,
+    origin: CharmOrigin,
+}
+
 impl Client {
     /// Refreshes `application` to the newest revision of `channel`, upgrading store resources
-    /// that changed, as `juju refresh APP --channel CHANNEL` does. A channel with only a risk
-    /// (`edge`) keeps the current track. When the charm, the channel and every resource are
-    /// already current, nothing is written and `to_url == from_url`.
+    /// as the Go CLI does, as `juju refresh APP --channel CHANNEL [--trust]` does.
+    ///
+    /// A channel with only a risk (`edge`) keeps the current track and branch. The charm is
+    /// added (`AddCharm`) only when the channel resolves to another revision; a channel move
+    /// onto the same revision only calls `SetCharm`. With `trust`, `trust=true` goes in
+    /// `SetCharm`'s `config-settings`, so the new charm's first hooks already run trusted. When
+    /// the charm, the channel and every resource are already current, nothing is written (not
+    /// even trust, as with the CLI) and `to_url == from_url`.
     ///
     /// # Errors
     /// [`Error::Invalid`] for a channel Juju would not parse or an application not deployed from
-    /// Charmhub; [`Error::Call`] with Juju's text for any refused step (including per-item
-    /// errors); a retryable `try again` [`Error::Call`] when the application's first charm
-    /// download has not finished; transport errors.
-    pub async fn refresh(&self, application: &str, channel: &str) -> Result<RefreshOutcome> {
+    /// Charmhub; [`Error::UnsupportedBase`] when the charm in `channel` does not support the
+    /// application's base (nothing is written); [`Error::Call`] with Juju's text for any refused
+    /// step (including per-item errors); a retryable `try again` [`Error::Call`] when the
+    /// application's first charm download has not finished; transport errors.
+    pub async fn refresh(
+        &self,
+        application: &str,
+        channel: &str,
+        trust: bool,
+    ) -> Result<RefreshOutcome> {
+        let Resolved {
+            from_url,
+            current,
+            url: resolved_url,
+            origin: resolved,
+        } = self.resolve_refresh(application, channel).await?;
+        // refresh.go: `ResolveCharm` answers ErrAlreadyUpToDate when the resolved URL is the
+        // current one, and `charmHubRefresher.Refresh` then skips `AddCharmFromURL`; the
+        // resolved origin (with the new channel) still goes to SetCharm.
+        let charm_changed = resolved_url != from_url;
+        let channel_changed = !same_channel(&current, &resolved);
+        let (url, origin) = if charm_changed {
+            let added = self.add_charm(&resolved_url, resolved).await?;
+            (resolved_url, added)
+        } else {
+            (from_url.clone(), resolved)
+        };
+
+        let upgrades = self
+            .resources_to_upgrade(application, &url, &origin)
+            .await?;
+        if !charm_changed && !channel_changed && upgrades.is_empty() {
+            // refresh.go returns here without SetCharm, so `--trust` is not applied either.
+            tracing::info!("{application} already runs the newest charm of {channel}");
+            return Ok(RefreshOutcome {
+                to_revision: CharmUrl::parse(&url).ok().and_then(|u| u.revision),
+                from_url,
+                to_url: url,
+                resources_upgraded: Vec::new(),
+            });
+        }
+        let resource_ids = self
+            .add_pending_resources(application, &url, &origin, &upgrades)
+            .await?;
+        let mut config_settings = BTreeMap::new();
+        if trust {
+            // utils.ProcessConfig: `--trust` becomes the application setting `trust`.
+            config_settings.insert("trust".to_owned(), "true".to_owned());
+        }
+        let set_charm = wire::ApplicationSetCharm {
+            application: application.to_owned(),
+            charm_url: url.clone(),
+            channel: origin.risk.clone(),
+            charm_origin: origin,
+            force: false,
+            force_base: false,
+            force_units: false,
+            generation: String::new(),
+            resource_ids,
+            config_settings,
+        };
+        let _: serde_json::Value = self
+            .call(Facade::Application, "SetCharm", set_charm, Retry::Write)
+            .await?;
+        tracing::info!("refreshed {application} from {from_url} to {url}");
+        Ok(RefreshOutcome {
+            to_revision: CharmUrl::parse(&url).ok().and_then(|u| u.revision),
+            from_url,
+            to_url: url,
+            resources_upgraded: upgrades.into_iter().map(|r| r.name).collect(),
+        })
+    }
+
+    /// Checks, without writing, that `application` can be refreshed to `channel`: the channel
+    /// parses, the application follows Charmhub, the channel resolves, and the charm there
+    /// supports the application's base. Preflight asks this before the first change.
+    ///
+    /// # Errors
+    /// As [`Client::refresh`] before its first write.
+    pub async fn check_refresh(&self, application: &str, channel: &str) -> Result<()> {
+        self.resolve_refresh(application, channel).await.map(|_| ())
+    }
+
+    /// The read-only half of a refresh: origin, resolve, base check.
+    async fn resolve_refresh(&self, application: &str, channel: &str) -> Result<Resolved> {
         let wanted = CharmChannel::parse(channel)
             .map_err(|e| Error::Invalid(format!("refreshing {application}: {e}")))?;
         let (from_url, current) = self.charm_url_origin(application).await?;
@@ -53,52 +152,26 @@ impl Client {
             .map_err(|e| decode(Facade::Application, "GetCharmURLOrigin", e))?
             .without_revision();
         let target = origin_for_channel(&current, &wanted);
-        let (resolved_url, resolved) = self.resolve_charm(&reference, target).await?;
-        let charm_changed = resolved_url != from_url;
-        let channel_changed = !same_channel(&current, &resolved);
-
-        let (url, origin) = if charm_changed || channel_changed {
-            let added = self.add_charm(&resolved_url, resolved).await?;
-            (resolved_url, added)
-        } else {
-            (from_url.clone(), current)
-        };
-
-        let upgrades = self
-            .resources_to_upgrade(application, &url, &origin)
-            .await?;
-        if !charm_changed && !channel_changed && upgrades.is_empty() {
-            tracing::info!("{application} already runs the newest charm of {channel}");
-            return Ok(RefreshOutcome {
-                to_revision: CharmUrl::parse(&url).ok().and_then(|u| u.revision),
-                from_url,
-                to_url: url,
-                resources_upgraded: Vec::new(),
+        let (url, origin, supported) = self.resolve_charm(&reference, target).await?;
+        if let Some(base) = current.base.as_ref()
+            && !base_supported(base, &supported)
+        {
+            return Err(Error::UnsupportedBase {
+                application: application.to_owned(),
+                channel: channel.to_owned(),
+                base: display_base(base),
+                offered: if supported.is_empty() {
+                    vec!["no bases".to_owned()]
+                } else {
+                    supported.iter().map(display_base).collect()
+                },
             });
         }
-        let resource_ids = self
-            .add_pending_resources(application, &url, &origin, &upgrades)
-            .await?;
-        let set_charm = wire::ApplicationSetCharm {
-            application: application.to_owned(),
-            charm_url: url.clone(),
-            channel: origin.risk.clone(),
-            charm_origin: origin,
-            force: false,
-            force_base: false,
-            force_units: false,
-            generation: String::new(),
-            resource_ids,
-        };
-        let _: serde_json::Value = self
-            .call(Facade::Application, "SetCharm", set_charm, Retry::Write)
-            .await?;
-        tracing::info!("refreshed {application} from {from_url} to {url}");
-        Ok(RefreshOutcome {
-            to_revision: CharmUrl::parse(&url).ok().and_then(|u| u.revision),
+        Ok(Resolved {
             from_url,
-            to_url: url,
-            resources_upgraded: upgrades.into_iter().map(|r| r.name).collect(),
+            current,
+            url,
+            origin,
         })
     }
 
@@ -148,12 +221,12 @@ impl Client {
         })
     }
 
-    /// `Charms.ResolveCharms` for one reference.
+    /// `Charms.ResolveCharms` for one reference: URL, origin and the supported bases.
     async fn resolve_charm(
         &self,
         reference: &str,
         origin: CharmOrigin,
-    ) -> Result<(String, CharmOrigin)> {
+    ) -> Result<(String, CharmOrigin, Vec<Base>)> {
         const METHOD: &str = "ResolveCharms";
         let params = wire::ResolveCharmsWithChannel {
             resolve: vec![wire::ResolveCharmWithChannel {
@@ -175,7 +248,7 @@ impl Client {
         if result.url.is_empty() {
             return Err(decode(Facade::Charms, METHOD, "answer without url".into()));
         }
-        Ok((result.url, origin))
+        Ok((result.url, origin, result.supported_bases))
     }
 
     /// `Charms.AddCharm`; returns the origin the controller recorded.
@@ -323,9 +396,38 @@ fn store_resource(meta: &CharmResourceMeta) -> CharmResource {
     }
 }
 
-/// The Go CLI's `shouldUpgradeResource` over every resource the new charm declares: upgrade one
-/// the application lacks, or whose store revision differs from the current one, unless the
-/// current one was uploaded by a user. In name order.
+/// Whether `current` is among `supported`, as `corecharm.BaseForCharm` decides
+/// (`core/charm/computedbase.go` at v3.6.11): an empty base or an empty list passes; otherwise a
+/// supported base must have the same OS and the same channel track (`22.04` matches
+/// `22.04/stable`: `Base.IsCompatible` in `core/base/base.go` ignores the risk).
+fn base_supported(current: &Base, supported: &[Base]) -> bool {
+    let track = |b: &Base| b.channel.split('/').next().unwrap_or_default().to_owned();
+    if (current.name.is_empty() && current.channel.is_empty()) || supported.is_empty() {
+        return true;
+    }
+    supported
+        .iter()
+        .any(|s| s.name == current.name && track(s) == track(current))
+}
+
+/// A base as the Go CLI prints it (`Base.DisplayString`): `ubuntu@22.04`, the risk only when
+/// it is not `stable`.
+fn display_base(base: &Base) -> String {
+    let channel = base
+        .channel
+        .strip_suffix("/stable")
+        .unwrap_or(&base.channel);
+    if base.name == "kubernetes" {
+        return base.name.clone();
+    }
+    format!("{}@{channel}", base.name)
+}
+
+/// The Go CLI's `shouldUpgradeResource` (`cmd/juju/application/utils/utils.go` at v3.6.11) over
+/// every resource the new charm declares, with no `--resource` given: upgrade one the
+/// application lacks; keep one the user uploaded; keep a store resource only when the store
+/// lists it at the same revision; upgrade every other (a changed revision, or one the store
+/// does not list). In name order.
 pub fn select_upgrades(
     declared: &BTreeMap<String, CharmResourceMeta>,
     current: &[wire::Resource],
@@ -340,9 +442,9 @@ pub fn select_upgrades(
             if now.origin == "upload" {
                 return false;
             }
-            store
+            !store
                 .iter()
-                .any(|s| &s.name == *name && s.revision != now.revision)
+                .any(|s| &s.name == *name && s.revision == now.revision)
         })
         .map(|(name, meta)| CharmResourceMeta {
             name: name.clone(),
@@ -423,6 +525,65 @@ mod tests {
             &[store("oci-image", 9)],
         );
         assert!(selected.is_empty());
+    }
+
+    #[test]
+    fn a_store_resource_the_store_does_not_list_is_upgraded() {
+        let declared = BTreeMap::from([meta("oci-image"), meta("proxy-image")]);
+        let selected = select_upgrades(
+            &declared,
+            &[
+                current("oci-image", "store", 4),
+                current("proxy-image", "store", 2),
+            ],
+            &[store("oci-image", 4)],
+        );
+        assert_eq!(names(selected), ["proxy-image"]);
+    }
+
+    #[test]
+    fn an_uploaded_resource_the_store_does_not_list_is_kept() {
+        let declared = BTreeMap::from([meta("oci-image")]);
+        let selected = select_upgrades(&declared, &[current("oci-image", "upload", 0)], &[]);
+        assert!(selected.is_empty());
+    }
+
+    fn base(name: &str, channel: &str) -> Base {
+        Base {
+            name: name.into(),
+            channel: channel.into(),
+        }
+    }
+
+    #[test]
+    fn a_base_is_supported_by_os_and_track_ignoring_the_risk() {
+        let jammy = base("ubuntu", "22.04");
+        assert!(base_supported(&jammy, &[base("ubuntu", "22.04/stable")]));
+        assert!(base_supported(
+            &base("ubuntu", "22.04/stable"),
+            &[base("ubuntu", "24.04"), jammy.clone()]
+        ));
+        assert!(!base_supported(&jammy, &[base("ubuntu", "24.04")]));
+        assert!(!base_supported(&jammy, &[base("centos", "22.04")]));
+    }
+
+    #[test]
+    fn an_empty_base_or_an_empty_list_passes_as_in_base_for_charm() {
+        assert!(base_supported(&Base::default(), &[base("ubuntu", "24.04")]));
+        assert!(base_supported(&base("ubuntu", "20.04"), &[]));
+    }
+
+    #[test]
+    fn bases_display_as_the_go_cli_prints_them() {
+        assert_eq!(display_base(&base("ubuntu", "22.04")), "ubuntu@22.04");
+        assert_eq!(
+            display_base(&base("ubuntu", "22.04/stable")),
+            "ubuntu@22.04"
+        );
+        assert_eq!(
+            display_base(&base("ubuntu", "24.04/edge")),
+            "ubuntu@24.04/edge"
+        );
     }
 
     #[test]

@@ -589,6 +589,10 @@ pub struct ApplicationSetCharm {
     /// Pending resource ids by resource name; omitted when none.
     #[serde(rename = "resource-ids", skip_serializing_if = "BTreeMap::is_empty")]
     pub resource_ids: BTreeMap<String, String>,
+    /// Charm and application settings applied with the new charm (`trust` for `--trust`, as
+    /// `utils.ProcessConfig` puts it); omitted when none.
+    #[serde(rename = "config-settings", skip_serializing_if = "BTreeMap::is_empty")]
+    pub config_settings: BTreeMap<String, String>,
 }
 
 /// `AddRelation`.
@@ -710,6 +714,14 @@ pub struct ResolveCharmWithChannelResult {
     /// Resolved origin.
     #[serde(rename = "charm-origin", default)]
     pub charm_origin: Option<CharmOrigin>,
+    /// The bases the resolved charm can run on, as the controller reports them (Charms v7+
+    /// always sends them; `null` when Go's slice is nil).
+    #[serde(
+        rename = "supported-bases",
+        default,
+        deserialize_with = "null_as_default"
+    )]
+    pub supported_bases: Vec<Base>,
     /// Per-item error.
     #[serde(default)]
     pub error: Option<ErrorObject>,

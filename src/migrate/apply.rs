@@ -156,15 +156,13 @@ async fn apply_once(session: &Session, change: &Change) -> Result<Option<Learned
             channel,
             trust: with_trust,
         } => {
+            // Trust goes with SetCharm, so the new charm's first hooks already run trusted. If
+            // the refresh finds nothing to change it grants nothing (as `juju refresh --trust`
+            // does); the next observation then asks for `juju trust` on its own.
             let outcome = juju
-                .refresh(application, &channel.to_string())
+                .refresh(application, &channel.to_string(), *with_trust)
                 .await
                 .map_err(PortError::Juju)?;
-            if *with_trust {
-                juju.set_config(application, &trust())
-                    .await
-                    .map_err(PortError::Juju)?;
-            }
             return Ok(outcome.to_revision.map(|revision| Learned {
                 application: application.clone(),
                 revision,

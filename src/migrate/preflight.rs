@@ -3,6 +3,8 @@
 
 use std::collections::BTreeMap;
 
+use futures::{StreamExt as _, stream};
+
 use crate::advice::{self, FrontEnd};
 use crate::juju::ModelStatus;
 use crate::plan::{self, Channel, FactKind, Lookup, Plan, Platform};
@@ -118,6 +120,55 @@ pub(crate) fn off_channel(plan: &Plan, status: &ModelStatus) -> Vec<String> {
         .collect()
 }
 
+/// How many refreshes preflight resolves at once.
+const RESOLVE_CONCURRENCY: usize = 4;
+
+/// Applications the plan refreshes whose target channel's charm does not support the base they
+/// run on: failures (nothing may change); and notes for refreshes that could not be checked.
+///
+/// Juju would resolve such a refresh to another base and move the application there; the Go
+/// CLI refuses it unless `--force-series` (`cmd/juju/application/refresher/refresher.go` at
+/// v3.6.11), and so does the engine, here before the first change rather than halfway through.
+async fn unsupported_bases(
+    session: &Session,
+    plan: &Plan,
+    status: &ModelStatus,
+) -> (Vec<String>, Vec<String>) {
+    let observed = crate::observed::from_status(status);
+    let refreshes: Vec<(String, String)> = target_channels(plan)
+        .into_iter()
+        .filter_map(|(role, channel)| {
+            let Lookup::Found(app) = plan::lookup(plan, &observed, role) else {
+                return None;
+            };
+            let already = app.channel.parse::<Channel>().ok().as_ref() == Some(channel);
+            (!already && !app.dying).then(|| (app.name.clone(), channel.to_string()))
+        })
+        .collect();
+    let checked: Vec<_> = stream::iter(refreshes)
+        .map(|(app, channel)| async move {
+            let outcome = session.juju.check_refresh(&app, &channel).await;
+            (app, channel, outcome)
+        })
+        .buffer_unordered(RESOLVE_CONCURRENCY)
+        .collect()
+        .await;
+    let mut failures = Vec::new();
+    let mut notes = Vec::new();
+    for (app, channel, outcome) in checked {
+        match outcome {
+            Ok(()) => {}
+            Err(e) if e.is_unsupported_base() => failures.push(e.to_string()),
+            Err(e) => notes.push(format!(
+                "could not check that {app} can be refreshed to {channel} (the refresh will say): {e}"
+            )),
+        }
+    }
+    failures.sort();
+    notes.sort();
+    (failures, notes)
+}
+
 /// Runs every check. `plan` is the unbound plan (the platform is decided here).
 pub(crate) async fn run(
     session: &Session,
@@ -168,6 +219,10 @@ pub(crate) async fn run(
             off.join(", ")
         ));
     }
+
+    let (refusals, unchecked) = unsupported_bases(session, plan, status).await;
+    findings.failures.extend(refusals);
+    findings.notes.extend(unchecked);
 
     // Every check below reads the cluster: if the API server cannot be used, they would all fail
     // for that one reason, so it is said once, with the address, the cause and the fix.

@@ -190,15 +190,19 @@ pub fn evaluate(
             )),
             Lookup::Found(app) => {
                 let mut changes = Vec::new();
-                if !same_channel(&app.channel, channel) {
+                let untrusted = *trust && app.trust == Some(false);
+                let refresh = !same_channel(&app.channel, channel);
+                if refresh {
+                    // Trust rides on the refresh (`juju refresh --trust`), so the new charm's
+                    // first hooks already run trusted.
                     changes.push(Change::Refresh {
                         application: app.name.clone(),
                         channel: channel.clone(),
-                        trust: false,
+                        trust: untrusted,
                     });
                 }
                 changes.extend(config_change(app, config));
-                if *trust && app.trust == Some(false) {
+                if untrusted && !refresh {
                     changes.push(Change::SetTrust {
                         application: app.name.clone(),
                     });
@@ -223,7 +227,9 @@ pub fn evaluate(
                 FactState::Unmet(vec![Change::Refresh {
                     application: app.name.clone(),
                     channel: channel.clone(),
-                    trust: *trust,
+                    // Not sent again to an application already trusted (unknown counts as
+                    // not trusted: granting twice is harmless).
+                    trust: *trust && app.trust != Some(true),
                 }])
             }
             Lookup::Found(app) if *trust && app.trust == Some(false) => {
@@ -677,6 +683,30 @@ mod tests {
     }
 
     #[test]
+    fn gateway_metadata_waits_are_transient_in_each_charms_own_spelling() {
+        let plan = microk8s().plan;
+        let waiting = |charm: &str, message: &str| is_transient(&plan, charm, "waiting", message);
+        assert!(waiting(
+            "kserve-controller",
+            "Waiting for gateway-metadata relation data"
+        ));
+        for charm in [
+            "jupyter-controller",
+            "tensorboard-controller",
+            "pvcviewer-operator",
+        ] {
+            assert!(
+                waiting(charm, "Waiting for gateway metadata relation data"),
+                "{charm}"
+            );
+            assert!(
+                !waiting(charm, "Waiting for gateway-metadata relation data"),
+                "{charm}"
+            );
+        }
+    }
+
+    #[test]
     fn known_transient_statuses_pass_where_allowed_and_wait_elsewhere() {
         let resolved = microk8s();
         let observed = Observed::default()
@@ -783,6 +813,41 @@ mod tests {
         assert_eq!(
             verdict(&resolved, &trusted, "refresh", refresh_of("minio")),
             FactState::Done
+        );
+    }
+
+    #[test]
+    fn a_deployed_application_on_another_channel_is_refreshed_with_trust_in_one_change() {
+        let resolved = microk8s();
+        let observed = Observed::default()
+            .with(app("istio-k8s", "istio-k8s", "2/stable").config("platform", "microk8s"));
+        assert_eq!(
+            verdict(
+                &resolved,
+                &observed,
+                "deploy-istio",
+                |k| matches!(k, FactKind::Deployed { role, .. } if role == "istio-k8s"),
+            ),
+            FactState::Unmet(vec![Change::Refresh {
+                application: "istio-k8s".into(),
+                channel: "2/edge".parse().expect("channel"),
+                trust: true,
+            }])
+        );
+    }
+
+    #[test]
+    fn a_refresh_of_an_application_already_trusted_does_not_grant_trust_again() {
+        let resolved = microk8s();
+        let trusted = Observed::default().with(app("minio", "minio", "1.10/stable").trusted());
+        let FactState::Unmet(changes) =
+            verdict(&resolved, &trusted, "refresh", refresh_of("minio"))
+        else {
+            panic!("minio must be refreshed");
+        };
+        assert_eq!(
+            changes.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            ["juju refresh minio --channel 1.10/edge"]
         );
     }
 

@@ -241,7 +241,7 @@ pub(crate) fn origin_of(app: &AppView) -> Value {
         "revision": app.revision,
         "risk": channel.risk,
         "architecture": "amd64",
-        "base": {"name": "ubuntu", "channel": "22.04"},
+        "base": {"name": app.base.name, "channel": app.base.channel},
         "instance-key": app.instance_key,
     });
     if let Some(track) = &channel.track {
@@ -350,12 +350,22 @@ fn set_charm(model: &Model, args: SetCharmArgs) -> Result<Value, ApiError> {
         )
     };
     parse_charm_url(&args.charm_url)?;
+    // The origin's base is stored as given: Juju checks it against the charm's bases only for
+    // v1 and machine charms (`state/application.go` `validateSetCharmConfig` at v3.6.11), never
+    // for a Kubernetes sidecar charm such as every charm of CKF.
+    let base = (!origin.base.name.is_empty() && !origin.base.channel.is_empty()).then(|| {
+        crate::model::Base {
+            name: origin.base.name.clone(),
+            channel: origin.base.channel.clone(),
+        }
+    });
     model.refresh(&Refresh {
         application: args.application,
         charm_url: args.charm_url,
         channel,
         resource_ids: args.resource_ids,
         config: args.config_settings,
+        base,
     })?;
     Ok(json!({}))
 }
@@ -517,7 +527,7 @@ fn get(model: &Model, args: AppGet) -> Result<Value, ApiError> {
             }
         },
         "constraints": {},
-        "base": {"name": "ubuntu", "channel": "22.04"},
+        "base": {"name": app.base.name, "channel": app.base.channel},
         "channel": app.channel,
         "endpoint-bindings": bindings,
     }))

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::application::{Origin, decode};
-use crate::model::{ApiError, Catalog, Channel, Model, Release, Role, code, parse_charm_url};
+use crate::model::{ApiError, Base, Catalog, Channel, Model, Release, Role, code, parse_charm_url};
 
 /// Runs a Charms method.
 pub(crate) fn call_charms(model: &Model, method: &str, params: &Value) -> Result<Value, ApiError> {
@@ -15,7 +15,7 @@ pub(crate) fn call_charms(model: &Model, method: &str, params: &Value) -> Result
         "ResolveCharms" => resolve_charms(decode(params)?),
         "AddCharm" => add_charm(model, decode(params)?),
         "CharmInfo" => charm_info(model, decode(params)?),
-        "ListCharmResources" => list_charm_resources(decode(params)?),
+        "ListCharmResources" => list_charm_resources(model, decode(params)?),
         other => Err(ApiError::plain(format!("no such request {other}"))),
     }
 }
@@ -91,7 +91,7 @@ fn charm_resource(
     })
 }
 
-fn origin_json(o: &Origin, release: &Release, channel: &Channel) -> Value {
+fn origin_json(o: &Origin, release: &Release, channel: &Channel, base: &Base) -> Value {
     let mut out = json!({
         "source": "charm-hub",
         "type": if o.kind.is_empty() { "charm" } else { o.kind.as_str() },
@@ -100,7 +100,7 @@ fn origin_json(o: &Origin, release: &Release, channel: &Channel) -> Value {
         "revision": release.revision,
         "risk": channel.risk,
         "architecture": o.architecture,
-        "base": {"name": o.base.name, "channel": o.base.channel},
+        "base": {"name": base.name, "channel": base.channel},
     });
     if let Some(track) = &channel.track {
         out["track"] = json!(track);
@@ -111,8 +111,7 @@ fn origin_json(o: &Origin, release: &Release, channel: &Channel) -> Value {
     if !o.instance_key.is_empty() {
         out["instance-key"] = json!(o.instance_key);
     }
-    if o.base.name.is_empty()
-        && o.base.channel.is_empty()
+    if base.is_empty()
         && let Some(m) = out.as_object_mut()
     {
         m.remove("base");
@@ -177,16 +176,55 @@ fn resolve_one(arg: &ResolveArg) -> Result<(Release, Channel), ApiError> {
     Ok((release.clone(), channel))
 }
 
+fn base_of(o: &Origin) -> Base {
+    Base {
+        name: o.base.name.clone(),
+        channel: o.base.channel.clone(),
+    }
+}
+
+fn base_json(base: &Base) -> Value {
+    json!({"name": base.name, "channel": base.channel})
+}
+
+/// The base a resolved origin carries and the `supported-bases` answered, as Juju's
+/// `CharmHubRepository.resolveWithPreferredChannel` (`core/charm/repository/charmhub.go` at
+/// v3.6.11) makes them: when the release supports the requested base, that base, and as
+/// supported bases the requested one (or, resolving by revision, the revision's bases). When it
+/// does not, Charmhub answers `invalid-charm-base` with its default bases and Juju retries with
+/// the first (`selectNextBases`): the origin moves to that base and the supported bases are the
+/// release's. No base asked: the release's default.
+fn resolved_base(requested: &Base, release: &Release, by_revision: bool) -> (Base, Vec<Base>) {
+    let default = || release.bases.first().cloned().unwrap_or_else(Base::jammy);
+    if requested.is_empty() {
+        return (default(), release.bases.clone());
+    }
+    if release.bases.iter().any(|b| b.is_compatible(requested)) {
+        let supported = if by_revision {
+            release.bases.clone()
+        } else {
+            vec![requested.clone()]
+        };
+        return (requested.clone(), supported);
+    }
+    (default(), release.bases.clone())
+}
+
 fn resolve_charms(args: ResolveArgs) -> Result<Value, ApiError> {
     let results: Vec<Value> = args
         .resolve
         .iter()
         .map(|arg| match resolve_one(arg) {
-            Ok((release, channel)) => json!({
-                "url": release.url(),
-                "charm-origin": origin_json(&arg.charm_origin, &release, &channel),
-                "supported-bases": [{"name": "ubuntu", "channel": "22.04"}],
-            }),
+            Ok((release, channel)) => {
+                let o = &arg.charm_origin;
+                let by_revision = o.id.is_empty() && o.revision.is_some_and(|r| r >= 0);
+                let (base, supported) = resolved_base(&base_of(o), &release, by_revision);
+                json!({
+                    "url": release.url(),
+                    "charm-origin": origin_json(o, &release, &channel, &base),
+                    "supported-bases": supported.iter().map(base_json).collect::<Vec<_>>(),
+                })
+            }
             Err(err) => json!({
                 "url": "",
                 "charm-origin": {"source": "", "type": "", "id": ""},
@@ -235,7 +273,7 @@ fn add_charm(model: &Model, args: AddCharmArgs) -> Result<Value, ApiError> {
     }
     let (release, channel) = release_for_url(&args.url, Some(o))?;
     model.add_charm(&release.url());
-    Ok(json!({"charm-origin": origin_json(o, &release, &channel)}))
+    Ok(json!({"charm-origin": origin_json(o, &release, &channel, &base_of(o))}))
 }
 
 #[derive(Deserialize, Default)]
@@ -310,7 +348,9 @@ fn charm_info(model: &Model, args: CharmUrlArg) -> Result<Value, ApiError> {
             "resources": resources,
             "min-juju-version": "3.1.0",
         },
-        "manifest": {"bases": [{"name": "ubuntu", "channel": "22.04", "architectures": ["amd64"]}]},
+        "manifest": {"bases": release.bases.iter().map(|b| json!({
+            "name": b.name, "channel": b.channel, "architectures": ["amd64"],
+        })).collect::<Vec<_>>()},
     }))
 }
 
@@ -329,13 +369,15 @@ struct UrlAndOrigin {
     charm_origin: Origin,
 }
 
-fn list_charm_resources(args: UrlAndOrigins) -> Result<Value, ApiError> {
+fn list_charm_resources(model: &Model, args: UrlAndOrigins) -> Result<Value, ApiError> {
     let mut results = Vec::new();
     for entity in &args.entities {
         let (release, _) = release_for_url(&entity.charm_url, Some(&entity.charm_origin))?;
+        let omitted = model.faults().omitted_resources(&release.charm);
         let list: Vec<Value> = release
             .resources
             .iter()
+            .filter(|r| !omitted.contains(&r.name))
             .map(|r| charm_resource(&release, &r.name, &r.kind, &r.description, r.revision))
             .collect();
         results.push(Value::Array(list));
@@ -491,6 +533,28 @@ fn add_pending_resources(model: &Model, args: PendingArgs) -> Result<Value, ApiE
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn kfp_viz_edge() -> Release {
+        Catalog::get()
+            .release("kfp-viz", &"2.15/edge".parse().expect("channel"))
+            .expect("kfp-viz 2.15/edge")
+            .clone()
+    }
+
+    #[test]
+    fn a_supported_base_is_kept_and_is_the_only_one_answered() {
+        let (base, supported) = resolved_base(&Base::jammy(), &kfp_viz_edge(), false);
+        assert_eq!(base, Base::jammy());
+        assert_eq!(supported, [Base::jammy()]);
+    }
+
+    #[test]
+    fn an_unsupported_base_falls_back_to_the_releases_default_as_juju_retries() {
+        let focal: Base = "ubuntu@20.04".parse().expect("base");
+        let (base, supported) = resolved_base(&focal, &kfp_viz_edge(), false);
+        assert_eq!(base, Base::jammy(), "the origin moves to the fallback base");
+        assert_eq!(supported, [Base::jammy()]);
+    }
 
     #[test]
     fn base64_matches_gos_std_encoding() {

@@ -149,7 +149,7 @@ fn application_status(app: &AppView) -> Value {
         "charm-version": "",
         "charm-profile": "",
         "charm-channel": app.channel,
-        "base": {"name": "ubuntu", "channel": "22.04"},
+        "base": {"name": app.base.name, "channel": app.base.channel},
         "exposed": false,
         "life": life_str(app.life),
         "relations": if relations.is_empty() { Value::Null } else { Value::Object(relations) },

@@ -249,7 +249,7 @@ async fn handle(conn: &Conn, value: Value) -> (Value, Option<SchemaViolation>) {
             return (envelope(request_id, Err(err)), None);
         }
     };
-    conn.model.count_call(&call.label());
+    conn.model.count_call(&call.label(), &call.params);
     let (result, twin_bug) = dispatch(conn, &call).await;
     let delay = conn
         .model

@@ -88,6 +88,58 @@ impl fmt::Display for Channel {
     }
 }
 
+/// An OS base a charm runs on, `ubuntu@22.04` (Juju's `corebase.Base`; the twin has no risks).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Base {
+    /// OS name, `ubuntu`.
+    pub name: String,
+    /// OS channel, `22.04`.
+    pub channel: String,
+}
+
+impl Base {
+    /// The base every CKF 1.11 charm is built for: `ubuntu@22.04`.
+    pub fn jammy() -> Self {
+        Base {
+            name: "ubuntu".into(),
+            channel: "22.04".into(),
+        }
+    }
+
+    /// Juju's `Base.IsCompatible` (`core/base/base.go` at v3.6.11): same OS and the same channel
+    /// track, whatever the risk (`22.04` ≡ `22.04/stable`).
+    pub fn is_compatible(&self, other: &Base) -> bool {
+        let track = |b: &Base| b.channel.split('/').next().unwrap_or_default().to_string();
+        self.name == other.name && track(self) == track(other)
+    }
+
+    /// Whether both name and channel are empty (an origin that names no base).
+    pub fn is_empty(&self) -> bool {
+        self.name.is_empty() && self.channel.is_empty()
+    }
+}
+
+impl FromStr for Base {
+    type Err = String;
+
+    /// Parses `os@channel`, e.g. `ubuntu@22.04`.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.split_once('@') {
+            Some((name, channel)) if !name.is_empty() && !channel.is_empty() => Ok(Base {
+                name: name.to_string(),
+                channel: channel.to_string(),
+            }),
+            _ => Err(format!("base {s:?} not valid: expected os@channel")),
+        }
+    }
+}
+
+impl fmt::Display for Base {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}@{}", self.name, self.channel)
+    }
+}
+
 /// The role of a relation endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Role {
@@ -265,6 +317,8 @@ pub struct Release {
     pub endpoints: Vec<EndpointSpec>,
     /// Config options by name.
     pub config: BTreeMap<String, OptionSpec>,
+    /// Bases this revision supports, in Charmhub's order (the first is the default).
+    pub bases: Vec<Base>,
 }
 
 impl Release {
@@ -444,6 +498,8 @@ struct ChannelDoc {
     endpoints: BTreeMap<String, String>,
     #[serde(default)]
     config: BTreeMap<String, OptionDoc>,
+    #[serde(default)]
+    bases: Vec<String>,
 }
 
 fn build_release(
@@ -501,6 +557,14 @@ fn build_release(
             parse_option(oname, odoc).map_err(|e| format!("{name}: {e}"))?,
         );
     }
+    let bases = if doc.bases.is_empty() {
+        vec![Base::jammy()]
+    } else {
+        doc.bases
+            .iter()
+            .map(|b| b.parse().map_err(|e| format!("{name} {channel}: {e}")))
+            .collect::<Result<_, String>>()?
+    };
     Ok(Release {
         charm: name.to_string(),
         channel,
@@ -509,6 +573,7 @@ fn build_release(
         resources,
         endpoints,
         config,
+        bases,
     })
 }
 
@@ -646,6 +711,20 @@ mod tests {
             OptionType::Boolean.parse("x", "True"),
             Ok(serde_json::json!(true))
         );
+    }
+
+    #[test]
+    fn releases_support_jammy_unless_the_data_says_otherwise() {
+        let catalog = Catalog::parse(
+            "charms:\n  c:\n    channels:\n      1/stable: {revision: 1}\n      2/edge: {revision: 2, bases: [ubuntu@24.04]}\n",
+        )
+        .expect("parses");
+        let old = catalog.release("c", &ch("1/stable")).expect("1/stable");
+        let new = catalog.release("c", &ch("2/edge")).expect("2/edge");
+        assert_eq!(old.bases, [Base::jammy()]);
+        assert_eq!(new.bases, ["ubuntu@24.04".parse::<Base>().expect("base")]);
+        assert!(!Base::jammy().is_compatible(&new.bases[0]));
+        assert!(Base::jammy().is_compatible(&"ubuntu@22.04/stable".parse().expect("base")));
     }
 
     #[test]

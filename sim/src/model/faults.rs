@@ -54,6 +54,8 @@ pub(crate) struct FaultState {
     pub redirect: Option<Redirect>,
     /// Applications whose due changes wait for a release.
     pub held: BTreeSet<String>,
+    /// Charm → resources Charmhub's `ListCharmResources` leaves out.
+    pub omitted_resources: BTreeMap<String, BTreeSet<String>>,
     pub hold_all: bool,
 }
 
@@ -116,6 +118,31 @@ impl Faults {
     /// `unit "x" not found` when there is no such unit.
     pub fn resolve(&self, unit: &str) -> Result<(), ApiError> {
         self.model.set_unit_error(unit, None)
+    }
+
+    /// Charmhub stops listing `resource` of `charm` in `Charms.ListCharmResources` (the charm
+    /// still declares it in `CharmInfo`, and `AddPendingResources` still takes it): the case
+    /// where the Go CLI upgrades a store resource because the store offers no revision to
+    /// compare with (`shouldUpgradeResource`, `cmd/juju/application/utils/utils.go` at v3.6.11).
+    pub fn store_omits_resource(&self, charm: &str, resource: &str) {
+        self.model
+            .shared
+            .faults()
+            .omitted_resources
+            .entry(charm.to_string())
+            .or_default()
+            .insert(resource.to_string());
+    }
+
+    /// The resources of `charm` Charmhub leaves out (see [`Faults::store_omits_resource`]).
+    pub(crate) fn omitted_resources(&self, charm: &str) -> BTreeSet<String> {
+        self.model
+            .shared
+            .faults()
+            .omitted_resources
+            .get(charm)
+            .cloned()
+            .unwrap_or_default()
     }
 
     /// Multiplies every settling delay started from now on by `multiplier`.

@@ -30,7 +30,7 @@ use jiff::Timestamp;
 use serde_json::Value;
 use tokio::sync::broadcast;
 
-pub use catalog::{Catalog, Channel, EndpointSpec, OptionType, Release, Role};
+pub use catalog::{Base, Catalog, Channel, EndpointSpec, OptionType, Release, Role};
 pub use error::{ApiError, code};
 pub use faults::{Faults, Redirect, Times};
 pub use state::{Deploy, Life, Refresh, RelationTarget, parse_charm_url};
@@ -279,6 +279,9 @@ pub struct AppView {
     pub charm_hash: String,
     /// Charm origin instance key.
     pub instance_key: String,
+    /// The base it runs on (its charm origin's platform), `ubuntu@22.04` unless a fixture or a
+    /// refresh moved it.
+    pub base: Base,
 }
 
 /// One side of a relation.
@@ -555,6 +558,20 @@ impl Model {
             .expect("the application was just deployed"))
     }
 
+    /// Fixture: `app` runs on `base` (`ubuntu@20.04`), as an application deployed on an older
+    /// base would. Changes nothing else and emits nothing (the base is not in the AllWatcher's
+    /// application delta).
+    ///
+    /// # Errors
+    /// Unknown application, or a base that is not `os@channel`.
+    pub fn set_base_settled(&self, app: &str, base: &str) -> Result<(), ApiError> {
+        let base: Base = base.parse().map_err(ApiError::not_valid)?;
+        self.mutate_instant(|state, _| {
+            state.app_mut(app)?.base = base;
+            Ok(())
+        })
+    }
+
     /// Fixture: relates `a` and `b` (`app:endpoint` or bare `app`) already joined.
     ///
     /// # Errors
@@ -611,6 +628,7 @@ impl Model {
                     channel: Some(channel.clone()),
                     resource_ids,
                     config: BTreeMap::new(),
+                    base: None,
                 },
                 fx,
             )
@@ -779,12 +797,13 @@ impl Model {
         stats.total
     }
 
-    /// Counts a call of `Facade.Method` (and a write if it is one).
-    pub(crate) fn count_call(&self, method: &str) {
+    /// Counts a call of `Facade.Method` (and a write if it is one, keeping its params).
+    pub(crate) fn count_call(&self, method: &str, params: &Value) {
         let mut stats = self.shared.stats();
         *stats.by_method.entry(method.to_string()).or_insert(0) += 1;
         if WRITE_METHODS.contains(&method) {
             stats.writes += 1;
+            stats.written.push((method.to_string(), params.clone()));
         }
     }
 
@@ -886,6 +905,7 @@ impl Model {
                 String::new()
             },
             instance_key: app.instance_key.clone(),
+            base: app.base.clone(),
             release: app.release.clone(),
         }
     }

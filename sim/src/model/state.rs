@@ -8,7 +8,7 @@ use jiff::Timestamp;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::catalog::{Catalog, Channel, EndpointSpec, Release, Role, not_in_channel_message};
+use super::catalog::{Base, Catalog, Channel, EndpointSpec, Release, Role, not_in_channel_message};
 use super::timing::Change;
 use super::{Access, ApiError, ModelEvent};
 
@@ -81,6 +81,8 @@ pub(crate) struct App {
     pub trust: bool,
     pub units: Vec<Unit>,
     pub resources: BTreeMap<String, AppResource>,
+    /// The base the application runs on (its charm origin's platform).
+    pub base: Base,
     /// Whether the charm download finished (origin id/hash known).
     pub downloaded: bool,
     pub instance_key: String,
@@ -235,8 +237,14 @@ pub struct Refresh {
     pub channel: Option<Channel>,
     /// Resource name → pending id from AddPendingResources.
     pub resource_ids: BTreeMap<String, String>,
-    /// Config changes applied with the refresh (strings parsed by the new charm's types).
+    /// Config changes applied with the refresh (strings parsed by the new charm's types; the
+    /// application setting `trust` sets trust, as `--trust` does).
     pub config: BTreeMap<String, String>,
+    /// The base of the new charm origin; `None` keeps the current one. Juju stores the origin it
+    /// is given: for a Kubernetes sidecar charm nothing checks it against the charm's bases
+    /// (`state/application.go` `validateSetCharmConfig` at v3.6.11 checks only v1 and machine
+    /// charms), so a refresh resolved to a fallback base moves the application there.
+    pub base: Option<Base>,
 }
 
 /// Which relation to destroy.
@@ -433,6 +441,7 @@ impl State {
             trust,
             units,
             resources,
+            base: release.bases.first().cloned().unwrap_or_else(Base::jammy),
             downloaded: settled,
             instance_key: instance_key(&name, uid),
             since: now,
@@ -579,7 +588,13 @@ impl State {
             .filter(|(k, _)| release.config.contains_key(*k))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
+        let mut trust = app.trust;
         for (key, raw) in &req.config {
+            // An application setting, split from the charm's as `parseCharmSettings` does.
+            if key == "trust" {
+                trust = parse_trust(&Value::String(raw.clone()))?;
+                continue;
+            }
             let opt = release
                 .config
                 .get(key)
@@ -598,6 +613,11 @@ impl State {
         app.release = release;
         app.resources = new_resources;
         app.user_config = user_config;
+        if let Some(base) = &req.base {
+            app.base = base.clone();
+        }
+        let trust_changed = app.trust != trust;
+        app.trust = trust;
         app.since = now;
         app.busy.push(Activity {
             id: activity,
@@ -610,6 +630,13 @@ impl State {
             channel: app.channel.to_string(),
             revision: app.release.revision,
         });
+        // SetCharm applies application settings after the charm (`applicationSetCharm`).
+        if trust_changed {
+            fx.events.push(ModelEvent::TrustChanged {
+                app: app.name.clone(),
+                trust,
+            });
+        }
         let name = app.name.clone();
         fx.after(
             Change::Refresh,

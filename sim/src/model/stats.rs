@@ -70,12 +70,24 @@ pub struct RequestStats {
     pub writes: u64,
     /// Schema violations, requests and responses.
     pub violations: Vec<SchemaViolation>,
+    /// Every write (`Facade.Method`, params as received), in arrival order: what a test reads
+    /// to pin the shape of a write (SetCharm's `config-settings`).
+    pub written: Vec<(String, serde_json::Value)>,
 }
 
 impl RequestStats {
     /// How many times `method` (`Facade.Method`) was called.
     pub fn count(&self, method: &str) -> u64 {
         self.by_method.get(method).copied().unwrap_or(0)
+    }
+
+    /// The params of every call of `method` (a write), in arrival order.
+    pub fn writes_of(&self, method: &str) -> Vec<&serde_json::Value> {
+        self.written
+            .iter()
+            .filter(|(m, _)| m == method)
+            .map(|(_, p)| p)
+            .collect()
     }
 
     /// Violations in requests (client bugs).

@@ -8,14 +8,24 @@
 //! |---|---|
 //! | istio-ingress-k8s | `Serving at <ingress address>` once an istio-k8s app is alive and settled; before: Blocked "Gateway k8s deployment not ready, is istio properly installed?" |
 //! | pvcviewer-operator, jupyter-controller | Blocked "Service mesh relation present without gateway metadata relation" with service-mesh and no gateway-metadata; gateway-metadata waiting rule |
-//! | UIs (kubeflow-dashboard, katib-ui, jupyter-ui, kfp-ui, kubeflow-volumes, tensorboards-web-app) | Blocked "Cannot have both 'istio-ingress-route' and 'ingress' relations …" (tail per charm, invented) when both exist |
+//! | UIs (kubeflow-dashboard, katib-ui, jupyter-ui, kfp-ui, kubeflow-volumes, tensorboards-web-app) | Blocked "Cannot have both 'istio-ingress-route' and 'ingress' relations at the same time." when both exist |
 //! | tensorboard-controller | both gateway-info and gateway-metadata: Blocked "Cannot relate to both sidecar and ambient gateway simultaneously"; neither: Blocked "Missing required gateway relation"; gateway-metadata waiting rule |
 //! | kserve-controller | both: Blocked "Both gateway-metadata and ingress-gateway relations are established"; bad deployment-mode: Blocked "Please set deployment-mode to either Serverless or RawDeployment"; neither: Blocked "Please relate to istio-pilot:gateway-info"; gateway-metadata waiting rule |
 //! | everything else | Active, empty message |
 //!
 //! Gateway-metadata waiting rule: while the gateway-metadata relation is joining, or its provider
 //! is not yet `Serving`, the consumer is Waiting "Waiting for gateway-metadata relation data"
-//! (istio-ingress-k8s publishes the data only once it serves).
+//! (kserve-controller) or "Waiting for gateway metadata relation data" (jupyter-controller,
+//! tensorboard-controller, pvcviewer-operator: no hyphen); istio-ingress-k8s publishes the data
+//! only once it serves.
+//!
+//! Every text is the charm's own, read from its source on the branch of its target channel:
+//! canonical/notebook-operators track/1.11 (jupyter-controller, jupyter-ui),
+//! canonical/pvcviewer-operator track/1.11 (`src/components/service_mesh_component.py`),
+//! canonical/kubeflow-tensorboards-operator main (tensorboard-controller, tensorboards-web-app),
+//! canonical/kserve-operators track/0.15, canonical/kubeflow-dashboard-operator track/2.0,
+//! canonical/katib-operators track/0.19, canonical/kfp-operators track/2.15,
+//! canonical/kubeflow-volumes-operator track/1.11, canonical/istio-ingress-k8s-operator track/2.
 
 use std::fmt;
 
@@ -115,7 +125,10 @@ pub(crate) struct UnitStatuses {
     pub agent_message: String,
 }
 
-const GATEWAY_METADATA_WAIT: &str = "Waiting for gateway-metadata relation data";
+/// kserve-controller's wait (`charms/kserve-controller/src/charm.py`, kserve-operators track/0.15).
+const GATEWAY_METADATA_WAIT_KSERVE: &str = "Waiting for gateway-metadata relation data";
+/// The wait of jupyter-controller, tensorboard-controller and pvcviewer-operator (no hyphen).
+const GATEWAY_METADATA_WAIT: &str = "Waiting for gateway metadata relation data";
 
 /// Statuses of unit `index` (position in `app.units`) of `app`.
 pub(crate) fn unit_statuses(state: &State, app: &App, index: usize, ingress: &str) -> UnitStatuses {
@@ -216,8 +229,12 @@ fn gateway_metadata_wait(state: &State, app: &App) -> Option<(WorkloadStatus, St
     let provider_serves = state
         .remote_of(rel, &app.name)
         .is_some_and(|p| ingress_serving(state, p));
-    (rel.joining || !provider_serves)
-        .then(|| (WorkloadStatus::Waiting, GATEWAY_METADATA_WAIT.to_string()))
+    let message = if app.release.charm == "kserve-controller" {
+        GATEWAY_METADATA_WAIT_KSERVE
+    } else {
+        GATEWAY_METADATA_WAIT
+    };
+    (rel.joining || !provider_serves).then(|| (WorkloadStatus::Waiting, message.to_string()))
 }
 
 /// The per-charm rules of the module table.
@@ -278,19 +295,16 @@ fn charm_rule(state: &State, app: &App, index: usize, ingress: &str) -> (Workloa
 }
 
 /// The UI charms' message when related to both the sidecar `ingress` and the ambient
-/// `istio-ingress-route` (the reference gives the common head; the tails are invented).
+/// `istio-ingress-route`: the same text in all six charms' sources.
 fn both_ingress_message(charm: &str) -> Option<&'static str> {
-    Some(match charm {
-        "kubeflow-dashboard" => {
-            "Cannot have both 'istio-ingress-route' and 'ingress' relations at the same time."
-        }
-        "katib-ui" => "Cannot have both 'istio-ingress-route' and 'ingress' relations. Remove one.",
-        "jupyter-ui" | "kubeflow-volumes" | "tensorboards-web-app" => {
-            "Cannot have both 'istio-ingress-route' and 'ingress' relations, please remove one of them."
-        }
-        "kfp-ui" => {
-            "Cannot have both 'istio-ingress-route' and 'ingress' relations simultaneously."
-        }
-        _ => return None,
-    })
+    matches!(
+        charm,
+        "kubeflow-dashboard"
+            | "katib-ui"
+            | "jupyter-ui"
+            | "kubeflow-volumes"
+            | "tensorboards-web-app"
+            | "kfp-ui"
+    )
+    .then_some("Cannot have both 'istio-ingress-route' and 'ingress' relations at the same time.")
 }
