@@ -35,8 +35,15 @@ async fn a_migration_reads_the_model_whole_at_most_twice_a_phase() {
         "{whole} FullStatus calls for {PHASES} phases"
     );
     assert_eq!(count(&t, "Client.WatchAll"), 1, "one watcher for the run");
-    assert!(count(&t, "AllWatcher.Next") > PHASES, "waits were on deltas");
-    assert_eq!(count(&t, "AllWatcher.Stop"), 1, "the watcher is stopped at the end");
+    assert!(
+        count(&t, "AllWatcher.Next") > PHASES,
+        "waits were on deltas"
+    );
+    assert_eq!(
+        count(&t, "AllWatcher.Stop"),
+        1,
+        "the watcher is stopped at the end"
+    );
     t.assert_schema_clean();
 }
 
@@ -47,11 +54,16 @@ async fn a_watcher_lost_mid_phase_is_replaced_and_the_phase_completes() {
     // While the refreshes settle, drop every connection (the blocking Next among them).
     let drop = tokio::spawn(async move {
         let deadline = Instant::now() + Duration::from_secs(120);
-        while model.application("minio").is_none_or(|a| a.channel != "1.10/edge") {
+        while model
+            .application("minio")
+            .is_none_or(|a| a.channel != "1.10/edge")
+        {
             assert!(Instant::now() < deadline, "the refresh never came");
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
-        model.faults().controller_down_for(Duration::from_millis(300));
+        model
+            .faults()
+            .controller_down_for(Duration::from_millis(300));
     });
 
     let run = t.migrate().run().await;

@@ -201,7 +201,8 @@ fn decode_one(delta: &Value) -> Result<Option<Delta>, String> {
 
 /// What applying a delta changed that the delta itself cannot tell: the application's channel
 /// and config are not in the AllWatcher's entities, so a new application, or one whose charm
-/// changed, must be read with `Application.Get`.
+/// changed, must be read with `Application.Get` (once: later deltas of the same charm only
+/// move its status on).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Applied {
     /// Nothing more to read.
@@ -247,7 +248,7 @@ impl ModelStatus {
                 }
                 app.life = *life;
                 app.status = status.clone();
-                if new_charm || app.channel.is_empty() {
+                if new_charm {
                     Applied::ReadApplication(name.clone())
                 } else {
                     Applied::Complete

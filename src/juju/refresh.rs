@@ -40,6 +40,46 @@ struct Resolved {
     origin: CharmOrigin,
 }
 
+/// A refresh about to be resolved: where the application is, and what it asks for.
+struct Prepared {
+    from_url: String,
+    current: CharmOrigin,
+    /// The charm, without revision.
+    reference: String,
+    /// The origin the channel asks for.
+    target: CharmOrigin,
+}
+
+/// Refuses a resolution that would move the application off its base, as the Go CLI does
+/// (`cmd/juju/application/refresher/refresher.go` at v3.6.11); otherwise the refresh to make.
+fn judge_resolution(
+    application: &str,
+    channel: &str,
+    prepared: Prepared,
+    (url, origin, supported): (String, CharmOrigin, Vec<Base>),
+) -> Result<Resolved> {
+    if let Some(base) = prepared.current.base.as_ref()
+        && !base_supported(base, &supported)
+    {
+        return Err(Error::UnsupportedBase {
+            application: application.to_owned(),
+            channel: channel.to_owned(),
+            base: display_base(base),
+            offered: if supported.is_empty() {
+                vec!["no bases".to_owned()]
+            } else {
+                supported.iter().map(display_base).collect()
+            },
+        });
+    }
+    Ok(Resolved {
+        from_url: prepared.from_url,
+        current: prepared.current,
+        url,
+        origin,
+    })
+}
+
 impl Client {
     /// Refreshes `application` to the newest revision of `channel`, upgrading store resources
     /// as the Go CLI does, as `juju refresh APP --channel CHANNEL [--trust]` does.
@@ -126,18 +166,59 @@ impl Client {
         })
     }
 
-    /// Checks, without writing, that `application` can be refreshed to `channel`: the channel
-    /// parses, the application follows Charmhub, the channel resolves, and the charm there
-    /// supports the application's base. Preflight asks this before the first change.
+    /// Checks, without writing, that each application can be refreshed to its channel: the
+    /// channel parses, the application follows Charmhub, the channel resolves, and the charm
+    /// there supports the application's base. Preflight asks this before the first change, with
+    /// one `ResolveCharms` for all of them (the call is a bulk one).
     ///
-    /// # Errors
-    /// As [`Client::refresh`] before its first write.
-    pub async fn check_refresh(&self, application: &str, channel: &str) -> Result<()> {
-        self.resolve_refresh(application, channel).await.map(|_| ())
+    /// Returns one outcome per refresh, in order; as [`Client::refresh`] before its first write.
+    pub async fn check_refreshes(&self, refreshes: &[(String, String)]) -> Vec<Result<()>> {
+        let prepared = futures::future::join_all(
+            refreshes
+                .iter()
+                .map(|(application, channel)| self.prepare_refresh(application, channel)),
+        )
+        .await;
+        let wanted: Vec<(String, CharmOrigin)> = prepared
+            .iter()
+            .flatten()
+            .map(|p| (p.reference.clone(), p.target.clone()))
+            .collect();
+        let mut answers = match self.resolve_charms(wanted).await {
+            Ok(answers) => answers.into_iter(),
+            Err(e) => return refreshes.iter().map(|_| Err(e.clone())).collect(),
+        };
+        prepared
+            .into_iter()
+            .zip(refreshes)
+            .map(|(prepared, (application, channel))| {
+                let prepared = prepared?;
+                let answer = answers.next().unwrap_or_else(|| {
+                    Err(decode(
+                        Facade::Charms,
+                        "ResolveCharms",
+                        "fewer results than charms asked".into(),
+                    ))
+                })?;
+                judge_resolution(application, channel, prepared, answer).map(|_| ())
+            })
+            .collect()
     }
 
     /// The read-only half of a refresh: origin, resolve, base check.
     async fn resolve_refresh(&self, application: &str, channel: &str) -> Result<Resolved> {
+        let prepared = self.prepare_refresh(application, channel).await?;
+        let answer = self
+            .resolve_charms(vec![(prepared.reference.clone(), prepared.target.clone())])
+            .await?
+            .pop()
+            .unwrap_or_else(|| Err(decode(Facade::Charms, "ResolveCharms", "no result".into())))?;
+        judge_resolution(application, channel, prepared, answer)
+    }
+
+    /// What to resolve for a refresh of `application` to `channel`: its charm and the origin
+    /// the channel asks for.
+    async fn prepare_refresh(&self, application: &str, channel: &str) -> Result<Prepared> {
         let wanted = CharmChannel::parse(channel)
             .map_err(|e| Error::Invalid(format!("refreshing {application}: {e}")))?;
         let (from_url, current) = self.charm_url_origin(application).await?;
@@ -152,26 +233,11 @@ impl Client {
             .map_err(|e| decode(Facade::Application, "GetCharmURLOrigin", e))?
             .without_revision();
         let target = origin_for_channel(&current, &wanted);
-        let (url, origin, supported) = self.resolve_charm(&reference, target).await?;
-        if let Some(base) = current.base.as_ref()
-            && !base_supported(base, &supported)
-        {
-            return Err(Error::UnsupportedBase {
-                application: application.to_owned(),
-                channel: channel.to_owned(),
-                base: display_base(base),
-                offered: if supported.is_empty() {
-                    vec!["no bases".to_owned()]
-                } else {
-                    supported.iter().map(display_base).collect()
-                },
-            });
-        }
-        Ok(Resolved {
+        Ok(Prepared {
             from_url,
             current,
-            url,
-            origin,
+            reference,
+            target,
         })
     }
 
@@ -221,34 +287,54 @@ impl Client {
         })
     }
 
-    /// `Charms.ResolveCharms` for one reference: URL, origin and the supported bases.
-    async fn resolve_charm(
+    /// `Charms.ResolveCharms` of each (charm reference, wanted origin), in one call: each
+    /// answer is the URL, the origin and the bases the charm there supports, or that item's
+    /// error.
+    async fn resolve_charms(
         &self,
-        reference: &str,
-        origin: CharmOrigin,
-    ) -> Result<(String, CharmOrigin, Vec<Base>)> {
+        wanted: Vec<(String, CharmOrigin)>,
+    ) -> Result<Vec<Result<(String, CharmOrigin, Vec<Base>)>>> {
         const METHOD: &str = "ResolveCharms";
+        if wanted.is_empty() {
+            return Ok(Vec::new());
+        }
+        let asked = wanted.len();
         let params = wire::ResolveCharmsWithChannel {
-            resolve: vec![wire::ResolveCharmWithChannel {
-                reference: reference.to_owned(),
-                charm_origin: origin,
-                switch_charm: false,
-            }],
+            resolve: wanted
+                .into_iter()
+                .map(|(reference, origin)| wire::ResolveCharmWithChannel {
+                    reference,
+                    charm_origin: origin,
+                    switch_charm: false,
+                })
+                .collect(),
         };
         let results: wire::ResolveCharmWithChannelResults = self
             .call(Facade::Charms, METHOD, params, Retry::Read)
             .await?;
-        let result = single(Facade::Charms, METHOD, results.results)?;
-        if let Some(e) = result.error {
-            return Err(item_error(Facade::Charms, METHOD, e));
+        if results.results.len() != asked {
+            return Err(decode(
+                Facade::Charms,
+                METHOD,
+                format!("{} results for {asked} charms", results.results.len()),
+            ));
         }
-        let origin = result
-            .charm_origin
-            .ok_or_else(|| decode(Facade::Charms, METHOD, "answer without charm-origin".into()))?;
-        if result.url.is_empty() {
-            return Err(decode(Facade::Charms, METHOD, "answer without url".into()));
-        }
-        Ok((result.url, origin, result.supported_bases))
+        Ok(results
+            .results
+            .into_iter()
+            .map(|result| {
+                if let Some(e) = result.error {
+                    return Err(item_error(Facade::Charms, METHOD, e));
+                }
+                let origin = result.charm_origin.ok_or_else(|| {
+                    decode(Facade::Charms, METHOD, "answer without charm-origin".into())
+                })?;
+                if result.url.is_empty() {
+                    return Err(decode(Facade::Charms, METHOD, "answer without url".into()));
+                }
+                Ok((result.url, origin, result.supported_bases))
+            })
+            .collect())
     }
 
     /// `Charms.AddCharm`; returns the origin the controller recorded.

@@ -20,6 +20,9 @@ pub(crate) struct Picture {
     /// Whether deltas moved the status on since it was read whole: a phase that looks done on
     /// deltas alone is confirmed by one more `FullStatus` before it is declared done.
     pub moved: bool,
+    /// Applications read after this run wrote to them, whose next new-charm delta (the write's
+    /// own echo) needs no read.
+    pub read_after_write: BTreeSet<String>,
 }
 
 impl Picture {
@@ -37,6 +40,13 @@ impl Picture {
         self.moved = false;
     }
 
+    /// Takes in `Application.Get` answers made right after this run wrote to the applications.
+    pub fn read_after_write(&mut self, configs: Vec<juju::ApplicationConfig>) {
+        self.read_after_write
+            .extend(configs.iter().map(|c| c.application.clone()));
+        self.read_configs(configs);
+    }
+
     /// Takes in `Application.Get` answers.
     pub fn read_configs(&mut self, configs: Vec<juju::ApplicationConfig>) {
         for config in configs {
@@ -49,7 +59,9 @@ impl Picture {
     pub fn apply(&mut self, deltas: &[Delta]) -> BTreeSet<String> {
         let mut read = BTreeSet::new();
         for delta in deltas {
-            if let Applied::ReadApplication(name) = self.status.apply(delta) {
+            if let Applied::ReadApplication(name) = self.status.apply(delta)
+                && !self.read_after_write.remove(&name)
+            {
                 read.insert(name);
             }
             if let Delta::Application {
@@ -105,6 +117,27 @@ mod tests {
 
         picture.read_whole(picture.status.clone());
         assert!(!picture.moved, "a whole read is the new starting point");
+    }
+
+    #[test]
+    fn the_echo_of_a_refresh_already_read_back_is_not_read_again() {
+        let mut picture = Picture::default();
+        picture.apply(&[app("minio", "ch:amd64/minio-10")]);
+        picture.read_after_write(vec![ApplicationConfig {
+            application: "minio".into(),
+            channel: "1.10/edge".into(),
+            ..ApplicationConfig::default()
+        }]);
+        assert!(
+            picture
+                .apply(&[app("minio", "ch:amd64/minio-12")])
+                .is_empty()
+        );
+        assert_eq!(
+            picture.apply(&[app("minio", "ch:amd64/minio-13")]),
+            BTreeSet::from(["minio".to_string()]),
+            "a later charm change is read"
+        );
     }
 
     #[test]

@@ -3,8 +3,6 @@
 
 use std::collections::BTreeMap;
 
-use futures::{StreamExt as _, stream};
-
 use crate::advice::{self, FrontEnd};
 use crate::juju::ModelStatus;
 use crate::plan::{self, Channel, FactKind, Lookup, Plan, Platform};
@@ -120,9 +118,6 @@ pub(crate) fn off_channel(plan: &Plan, status: &ModelStatus) -> Vec<String> {
         .collect()
 }
 
-/// How many refreshes preflight resolves at once.
-const RESOLVE_CONCURRENCY: usize = 4;
-
 /// Applications the plan refreshes whose target channel's charm does not support the base they
 /// run on: failures (nothing may change); and notes for refreshes that could not be checked.
 ///
@@ -145,17 +140,10 @@ async fn unsupported_bases(
             (!already && !app.dying).then(|| (app.name.clone(), channel.to_string()))
         })
         .collect();
-    let checked: Vec<_> = stream::iter(refreshes)
-        .map(|(app, channel)| async move {
-            let outcome = session.juju.check_refresh(&app, &channel).await;
-            (app, channel, outcome)
-        })
-        .buffer_unordered(RESOLVE_CONCURRENCY)
-        .collect()
-        .await;
+    let outcomes = session.juju.check_refreshes(&refreshes).await;
     let mut failures = Vec::new();
     let mut notes = Vec::new();
-    for (app, channel, outcome) in checked {
+    for ((app, channel), outcome) in refreshes.into_iter().zip(outcomes) {
         match outcome {
             Ok(()) => {}
             Err(e) if e.is_unsupported_base() => failures.push(e.to_string()),

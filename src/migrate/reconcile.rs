@@ -264,7 +264,7 @@ impl Run<'_, '_, '_> {
                     // Deltas do not carry config, trust or channel: read what was just written.
                     let written: BTreeSet<String> =
                         changes.iter().filter_map(written_application).collect();
-                    self.read_applications(&mut picture, written, &step, &doing)
+                    self.read_applications(&mut picture, written, &step, &doing, true)
                         .await?;
                 }
                 continue;
@@ -332,7 +332,7 @@ impl Run<'_, '_, '_> {
             match wake {
                 Wake::Deltas(deltas) => {
                     let read = picture.apply(&deltas);
-                    self.read_applications(&mut picture, read, &step, &doing)
+                    self.read_applications(&mut picture, read, &step, &doing, false)
                         .await?;
                 }
                 Wake::WatcherLost(e) => {
@@ -444,14 +444,15 @@ impl Run<'_, '_, '_> {
         Ok(picture)
     }
 
-    /// Reads `names` with `Application.Get` into the picture; an application gone meanwhile is
-    /// left to its removal delta.
+    /// Reads `names` with `Application.Get` into the picture (`after_write`: just after this
+    /// run wrote to them); an application gone meanwhile is left to its removal delta.
     async fn read_applications(
         &mut self,
         picture: &mut Picture,
         names: BTreeSet<String>,
         step: &str,
         doing: &str,
+        after_write: bool,
     ) -> Result<(), Stop> {
         if names.is_empty() {
             return Ok(());
@@ -471,7 +472,12 @@ impl Run<'_, '_, '_> {
             })
             .await
             .map_err(|e| self.read_stop(step, e, doing))?;
-        picture.read_configs(configs.into_iter().flatten().collect());
+        let configs = configs.into_iter().flatten().collect();
+        if after_write {
+            picture.read_after_write(configs);
+        } else {
+            picture.read_configs(configs);
+        }
         Ok(())
     }
 
