@@ -143,6 +143,7 @@ async fn login_reports_user_model_version_and_negotiated_facades() {
     assert_eq!(info.server_version, "3.6.11");
     assert_eq!(info.address, twin.controller.api_address());
     let expected: BTreeMap<String, u32> = [
+        ("AllWatcher", 3),
         ("Application", 22),
         ("Charms", 7),
         ("Client", 8),

@@ -116,8 +116,8 @@ pub struct EngineArgs {
     #[arg(long, default_value_t = 120.0, value_name = "SECONDS", value_parser = parse_outage_grace)]
     pub outage_grace: f64,
 
-    /// Seconds between two observations while waiting for a step to settle (the charm's
-    /// `poll-interval` option).
+    /// Seconds to pause before trying again after a failed request, and between two reads of
+    /// the model on a controller without an AllWatcher (the charm's `poll-interval` option).
     #[arg(long, default_value_t = 5.0, value_name = "SECONDS", value_parser = parse_poll_interval)]
     pub poll_interval: f64,
 }

@@ -67,7 +67,8 @@ pub struct Options {
     pub timeout: Duration,
     /// Bound on concurrent changes inside a phase.
     pub concurrency: usize,
-    /// How often to observe while waiting.
+    /// Pause before trying again after a failed request; how often to read the model when it
+    /// cannot be watched.
     pub poll_interval: Duration,
     /// Whether this unit is the leader (`None` in CLI mode, where there is no unit).
     pub is_leader: Option<bool>,

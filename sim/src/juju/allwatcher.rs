@@ -213,7 +213,7 @@ fn unit_info(uuid: &str, app: &AppView, unit: &crate::model::UnitView) -> Value 
         "model-uuid": uuid,
         "name": unit.name,
         "application": app.name,
-        "base": "ubuntu@22.04",
+        "base": format!("{}@{}", app.base.name, app.base.channel),
         "charm-url": app.charm_url,
         "life": life(app.life),
         "public-address": "",
