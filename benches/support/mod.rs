@@ -1,9 +1,9 @@
-//! What both benchmarks need: the built `ckf-migrator` run as a child against a twin served
-//! in-process, its wall time and its peak memory.
+//! What the benchmarks need: the built `ckf-migrator` run as a child against a twin served
+//! in-process, its wall time and its peak memory; and the fake hook tools' binary.
 //!
 //! Peak memory is the child's `VmHWM` (the kernel's resident-set high-water mark), sampled from
-//! `/proc/<pid>/status` every 2 ms; `getrusage` would need `unsafe` (libc), which the crate
-//! forbids. VmHWM only grows, so the last sample is the peak up to at most 2 ms before exit.
+//! `/proc/<pid>/status` by a [`PeakSampler`]; `getrusage` would need `unsafe` (libc), which the
+//! crate forbids. VmHWM only grows, so the last sample is the peak up to one interval before exit.
 
 #![allow(dead_code)]
 
@@ -78,20 +78,7 @@ pub fn run_cli(
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()?;
-    let pid = child.id();
-    let peak = Arc::new(AtomicU64::new(0));
-    let done = Arc::new(AtomicBool::new(false));
-    let sampler = {
-        let (peak, done) = (Arc::clone(&peak), Arc::clone(&done));
-        std::thread::spawn(move || {
-            while !done.load(Ordering::SeqCst) {
-                if let Some(kib) = peak_kib(pid) {
-                    peak.fetch_max(kib, Ordering::SeqCst);
-                }
-                std::thread::sleep(Duration::from_millis(2));
-            }
-        })
-    };
+    let sampler = PeakSampler::start(child.id(), Duration::from_millis(2));
     // Drain both pipes on their own threads so a chatty child never blocks on a full pipe.
     let drain = |pipe: Option<Box<dyn Read + Send>>| {
         std::thread::spawn(move || {
@@ -125,13 +112,125 @@ pub fn run_cli(
         std::thread::sleep(Duration::from_millis(1));
     };
     let wall = started.elapsed();
-    done.store(true, Ordering::SeqCst);
-    let _ = sampler.join();
     Ok(CliRun {
         wall,
-        peak_kib: peak.load(Ordering::SeqCst),
+        peak_kib: sampler.stop(),
         exit: status.code(),
         stdout: stdout.join().unwrap_or_default(),
         stderr: stderr.join().unwrap_or_default(),
     })
+}
+
+/// Samples a process's `VmHWM` on a thread until stopped.
+pub struct PeakSampler {
+    peak: Arc<AtomicU64>,
+    done: Arc<AtomicBool>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl PeakSampler {
+    /// Starts sampling `pid` every `interval`.
+    pub fn start(pid: u32, interval: Duration) -> Self {
+        let peak = Arc::new(AtomicU64::new(0));
+        let done = Arc::new(AtomicBool::new(false));
+        let thread = {
+            let (peak, done) = (Arc::clone(&peak), Arc::clone(&done));
+            std::thread::spawn(move || {
+                while !done.load(Ordering::SeqCst) {
+                    if let Some(kib) = peak_kib(pid) {
+                        peak.fetch_max(kib, Ordering::SeqCst);
+                    }
+                    std::thread::sleep(interval);
+                }
+            })
+        };
+        Self { peak, done, thread }
+    }
+
+    /// Stops sampling and returns the peak seen, KiB (0 if the process was never seen).
+    pub fn stop(self) -> u64 {
+        self.done.store(true, Ordering::SeqCst);
+        let _ = self.thread.join();
+        self.peak.load(Ordering::SeqCst)
+    }
+}
+
+/// One run of a short-lived child.
+pub struct ChildRun {
+    /// From spawn to exit.
+    pub wall: Duration,
+    /// Peak resident set, KiB; 0 unless sampled.
+    pub peak_kib: u64,
+    /// Exit code.
+    pub exit: Option<i32>,
+}
+
+/// Spawns `command` and waits for it, sampling its peak memory every 100 µs if `sample` (which
+/// costs the child some CPU on a small machine, so timed runs leave it off).
+///
+/// # Errors
+/// The child cannot start, or it runs longer than `limit` (it is then killed).
+pub fn run_child(command: &mut Command, limit: Duration, sample: bool) -> anyhow::Result<ChildRun> {
+    let started = Instant::now();
+    let mut child = command.spawn()?;
+    let sampler = sample.then(|| PeakSampler::start(child.id(), Duration::from_micros(100)));
+    let status = loop {
+        if let Some(status) = child.try_wait()? {
+            break status;
+        }
+        if started.elapsed() > limit {
+            child.kill()?;
+            anyhow::bail!("the child did not finish within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_micros(100));
+    };
+    let wall = started.elapsed();
+    Ok(ChildRun {
+        wall,
+        peak_kib: sampler.map_or(0, PeakSampler::stop),
+        exit: status.code(),
+    })
+}
+
+/// The `ckf-hook-tool` binary (the fake hook tools): next to `ckf-migrator` in the same target
+/// directory, built there first if it is not (`cargo bench` builds only this crate's binaries).
+///
+/// # Errors
+/// It is not built and building it failed.
+pub fn hook_tool() -> anyhow::Result<PathBuf> {
+    let migrator = Path::new(env!("CARGO_BIN_EXE_ckf-migrator"));
+    let profile_dir = migrator
+        .parent()
+        .ok_or_else(|| anyhow::anyhow!("{} has no directory", migrator.display()))?;
+    let tool = profile_dir.join("ckf-hook-tool");
+    if tool.exists() {
+        return Ok(tool);
+    }
+    let target_dir = profile_dir
+        .parent()
+        .ok_or_else(|| anyhow::anyhow!("{} has no parent", profile_dir.display()))?;
+    let mut args: Vec<String> = vec![
+        "build".into(),
+        "-p".into(),
+        "ckf-sim".into(),
+        "--bin".into(),
+        "ckf-hook-tool".into(),
+        "--target-dir".into(),
+        target_dir.display().to_string(),
+    ];
+    match profile_dir.file_name().and_then(|n| n.to_str()) {
+        Some("debug") | None => {}
+        Some("release") => args.push("--release".into()),
+        Some(other) => args.extend(["--profile".to_string(), other.to_string()]),
+    }
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = Command::new(&cargo)
+        .args(&args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdin(Stdio::null())
+        .status()?;
+    if !status.success() || !tool.exists() {
+        anyhow::bail!("building ckf-hook-tool failed: {cargo} {}", args.join(" "));
+    }
+    Ok(tool)
 }
