@@ -165,11 +165,15 @@ struct Measured {
     wall: Vec<Duration>,
     calls: Vec<usize>,
     tools: String,
-    peak_kib: Vec<u64>,
+    peaks: Vec<support::Peaks>,
 }
 
 /// One update-status; returns its wall time and the unit's state after it.
-fn run_once(unit: &Unit, case: &Case, sample: bool) -> anyhow::Result<(Duration, u64, State)> {
+fn run_once(
+    unit: &Unit,
+    case: &Case,
+    sample: bool,
+) -> anyhow::Result<(Duration, support::Peaks, State)> {
     state_before(case.before).save(&unit.state_file)?;
     let run = support::run_child(&mut unit.command("update-status"), RUN_LIMIT, sample)?;
     if run.exit != Some(0) {
@@ -185,7 +189,7 @@ fn run_once(unit: &Unit, case: &Case, sample: bool) -> anyhow::Result<(Duration,
             state.calls.iter().map(|c| c.argv()).collect::<Vec<_>>()
         );
     }
-    Ok((run.wall, run.peak_kib, state))
+    Ok((run.wall, run.peaks, state))
 }
 
 fn measure(unit: &Unit, case: &Case) -> anyhow::Result<Measured> {
@@ -196,7 +200,7 @@ fn measure(unit: &Unit, case: &Case) -> anyhow::Result<Measured> {
         wall: Vec::new(),
         calls: Vec::new(),
         tools: String::new(),
-        peak_kib: Vec::new(),
+        peaks: Vec::new(),
     };
     for _ in 0..RUNS {
         let (wall, _, state) = run_once(unit, case, false)?;
@@ -210,8 +214,8 @@ fn measure(unit: &Unit, case: &Case) -> anyhow::Result<Measured> {
             .join(" ");
     }
     for _ in 0..SAMPLED_RUNS {
-        let (_, peak, _) = run_once(unit, case, true)?;
-        m.peak_kib.push(peak);
+        let (_, peaks, _) = run_once(unit, case, true)?;
+        m.peaks.push(peaks);
     }
     Ok(m)
 }
@@ -247,8 +251,8 @@ async fn bench() -> anyhow::Result<()> {
          {SAMPLED_RUNS} sampled for memory"
     );
     println!(
-        "{:>10}  {:>9}  {:>9}  {:>10}  {:>11}  tools",
-        "case", "median ms", "p90 ms", "tool calls", "peak MiB"
+        "{:>10}  {:>9}  {:>9}  {:>10}  {:>8}  {:>13}  tools",
+        "case", "median ms", "p90 ms", "tool calls", "peak MiB", "anon/file MiB"
     );
     for case in CASES {
         let m = tokio::task::block_in_place(|| measure(&unit, case))?;
@@ -261,16 +265,22 @@ async fn bench() -> anyhow::Result<()> {
         } else {
             format!("{lo}-{hi}")
         };
+        let mib = |kib: u64| kib as f64 / 1024.0;
+        let max = |f: fn(&support::Peaks) -> u64| m.peaks.iter().map(f).max().unwrap_or(0);
         println!(
-            "{:>10}  {:>9.2}  {:>9.2}  {:>10}  {:>11.1}  {}",
+            "{:>10}  {:>9.2}  {:>9.2}  {:>10}  {:>8.1}  {:>13}  {}",
             case.name,
             ms(quantile(&m.wall, 0.5)),
             ms(quantile(&m.wall, 0.9)),
             calls,
-            quantile(&m.peak_kib, 1.0) as f64 / 1024.0,
+            mib(max(|p| p.hwm)),
+            format!("{:.1}/{:.1}", mib(max(|p| p.anon)), mib(max(|p| p.file))),
             m.tools
         );
     }
-    println!("peak is the largest VmHWM of the charm process (hook tools not included)");
+    println!(
+        "peak: the largest VmHWM of the charm process (hook tools not included); anon/file: its \
+         largest RssAnon and RssFile sampled (heap and stacks / the binary's pages)"
+    );
     Ok(())
 }

@@ -30,13 +30,18 @@ pub struct CliRun {
     pub stderr: String,
 }
 
+/// A `/proc/<pid>/status` field in KiB (`VmHWM`, `RssAnon`, …).
+fn status_kib(status: &str, field: &str) -> Option<u64> {
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
 /// `VmHWM` of a process, in KiB.
 fn peak_kib(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+    status_kib(&status, "VmHWM")
 }
 
 fn write(dir: &Path, name: &str, content: &str) -> std::io::Result<PathBuf> {
@@ -121,37 +126,79 @@ pub fn run_cli(
     })
 }
 
-/// Samples a process's `VmHWM` on a thread until stopped.
+/// Samples a process's `VmHWM` on a thread until stopped; also the largest anonymous and
+/// file-backed resident sets seen (`RssAnon`, `RssFile`: heap and stacks vs. the binary's pages).
 pub struct PeakSampler {
     peak: Arc<AtomicU64>,
+    anon: Arc<AtomicU64>,
+    file: Arc<AtomicU64>,
     done: Arc<AtomicBool>,
     thread: std::thread::JoinHandle<()>,
+}
+
+/// What a [`PeakSampler`] saw, KiB.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Peaks {
+    /// `VmHWM`.
+    pub hwm: u64,
+    /// Largest `RssAnon` sampled.
+    pub anon: u64,
+    /// Largest `RssFile` sampled.
+    pub file: u64,
 }
 
 impl PeakSampler {
     /// Starts sampling `pid` every `interval`.
     pub fn start(pid: u32, interval: Duration) -> Self {
         let peak = Arc::new(AtomicU64::new(0));
+        let anon = Arc::new(AtomicU64::new(0));
+        let file = Arc::new(AtomicU64::new(0));
         let done = Arc::new(AtomicBool::new(false));
         let thread = {
-            let (peak, done) = (Arc::clone(&peak), Arc::clone(&done));
+            let (peak, anon, file, done) = (
+                Arc::clone(&peak),
+                Arc::clone(&anon),
+                Arc::clone(&file),
+                Arc::clone(&done),
+            );
             std::thread::spawn(move || {
                 while !done.load(Ordering::SeqCst) {
-                    if let Some(kib) = peak_kib(pid) {
-                        peak.fetch_max(kib, Ordering::SeqCst);
+                    if let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) {
+                        for (field, max) in
+                            [("VmHWM", &peak), ("RssAnon", &anon), ("RssFile", &file)]
+                        {
+                            if let Some(kib) = status_kib(&status, field) {
+                                max.fetch_max(kib, Ordering::SeqCst);
+                            }
+                        }
                     }
                     std::thread::sleep(interval);
                 }
             })
         };
-        Self { peak, done, thread }
+        Self {
+            peak,
+            anon,
+            file,
+            done,
+            thread,
+        }
     }
 
     /// Stops sampling and returns the peak seen, KiB (0 if the process was never seen).
     pub fn stop(self) -> u64 {
+        self.stop_all().hwm
+    }
+
+    /// Stops sampling and returns everything seen.
+    pub fn stop_all(self) -> Peaks {
         self.done.store(true, Ordering::SeqCst);
         let _ = self.thread.join();
-        self.peak.load(Ordering::SeqCst)
+        Peaks {
+            hwm: self.peak.load(Ordering::SeqCst),
+            anon: self.anon.load(Ordering::SeqCst),
+            file: self.file.load(Ordering::SeqCst),
+        }
     }
 }
 
@@ -159,8 +206,8 @@ impl PeakSampler {
 pub struct ChildRun {
     /// From spawn to exit.
     pub wall: Duration,
-    /// Peak resident set, KiB; 0 unless sampled.
-    pub peak_kib: u64,
+    /// Peak memory, KiB; zeros unless sampled.
+    pub peaks: Peaks,
     /// Exit code.
     pub exit: Option<i32>,
 }
@@ -187,7 +234,7 @@ pub fn run_child(command: &mut Command, limit: Duration, sample: bool) -> anyhow
     let wall = started.elapsed();
     Ok(ChildRun {
         wall,
-        peak_kib: sampler.map_or(0, PeakSampler::stop),
+        peaks: sampler.map(PeakSampler::stop_all).unwrap_or_default(),
         exit: status.code(),
     })
 }
