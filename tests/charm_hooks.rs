@@ -251,6 +251,77 @@ async fn update_status_notices_a_secret_granted_since_the_last_hook() {
 }
 
 #[tokio::test]
+async fn update_status_with_nothing_to_change_runs_at_most_three_hook_tools_and_logs_nothing() {
+    let api = NodeListApi::start(true).await;
+
+    // Every five minutes, for the life of the unit: each hook tool is a process.
+    let run = Dispatch::hook("update-status")
+        .credentials(SECRET_URI, "migrator", "pw")
+        .status("active", READY)
+        .kubeconfig(api.kubeconfig())
+        .run()
+        .await;
+
+    assert_eq!(run.exit_code(), Some(0), "{}", run.stderr());
+    assert!(run.argv_all().len() <= 3, "{:?}", run.argv_all());
+    assert!(run.statuses().is_empty(), "{:?}", run.statuses());
+    assert!(run.juju_log().is_empty(), "{:?}", run.juju_log());
+    assert_eq!(run.state().unit_status.message, READY);
+}
+
+#[tokio::test]
+async fn update_status_that_finds_trust_gone_sets_blocked_and_says_so_in_the_unit_log() {
+    let api = NodeListApi::start(false).await;
+
+    let run = Dispatch::hook("update-status")
+        .credentials(SECRET_URI, "migrator", "pw")
+        .status("active", READY)
+        .kubeconfig(api.kubeconfig())
+        .run()
+        .await;
+
+    let blocked = "blocked: missing trust: run `juju trust ckf-migrator --scope=cluster`";
+    assert_eq!(run.last_status_text(), blocked);
+    let lines: Vec<(&str, &str)> = run
+        .juju_log()
+        .iter()
+        .map(|l| (l.level.as_str(), l.message.as_str()))
+        .collect();
+    assert_eq!(
+        lines,
+        vec![
+            (
+                "INFO",
+                format!(
+                    "ckf-migrator {} running hook update-status on ckf-migrator/0",
+                    env!("CARGO_PKG_VERSION")
+                )
+                .as_str()
+            ),
+            ("WARNING", format!("update-status: {blocked}").as_str()),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn update_status_keeps_an_unchanged_problem_without_setting_it_again() {
+    let api = NodeListApi::start(false).await;
+
+    let run = Dispatch::hook("update-status")
+        .credentials(SECRET_URI, "migrator", "pw")
+        .status(
+            "blocked",
+            "missing trust: run `juju trust ckf-migrator --scope=cluster`",
+        )
+        .kubeconfig(api.kubeconfig())
+        .run()
+        .await;
+
+    assert!(run.statuses().is_empty(), "{:?}", run.statuses());
+    assert_eq!(run.state().unit_status.status, "blocked");
+}
+
+#[tokio::test]
 async fn an_unknown_hook_exits_zero_and_changes_nothing() {
     let run = Dispatch::hook("ingress-relation-changed").run().await;
 

@@ -140,8 +140,22 @@ async fn a_migrated_twin_runs_ambient_and_serves_the_login() {
 }
 
 #[tokio::test]
-async fn a_ckf_1_11_twin_has_no_ingress_route_yet() {
+async fn a_ckf_1_11_twin_answers_through_the_sidecar_era_gateway() {
     let sim = start(Twin::ckf_1_11()).await;
+    let (status, location) = get(&format!("{}/", sim.ingress_url())).await;
+    assert_eq!(status, 302);
+    assert!(location.is_some_and(|l| l.contains("/dex/auth")));
+}
+
+#[tokio::test]
+async fn once_the_old_gateway_is_removed_nothing_answers_until_the_new_one_is_ready() {
+    let removed = ckf_sim::fixtures::guide::steps(false)
+        .iter()
+        .position(|step| {
+            matches!(step, ckf_sim::fixtures::guide::Step::Remove { app } if app == "istio-ingressgateway")
+        })
+        .expect("the guide removes the old gateway");
+    let sim = start(Twin::ckf_1_11().through_step(removed + 1)).await;
     let (status, _) = get(&format!("{}/", sim.ingress_url())).await;
     assert_eq!(status, 503);
 }

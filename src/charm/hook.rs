@@ -13,11 +13,15 @@
 //!
 //! When every check passes, a status that records an action's outcome (or, for a hook that does
 //! not log in, a login failure) is left in place: see [`status::keep_on_ready`].
+//!
+//! What a hook costs: the checks and `status-get` run at once; `status-set` and its log line only
+//! when the status changes. So an `update-status` with nothing to change runs three hook tools
+//! (`config-get`, `secret-get`, `status-get`; two when not configured) and logs nothing.
 
 use super::checks;
 use super::context::JujuContext;
 use super::credentials;
-use super::hooktools::{HookTools, Runner, WorkloadStatus};
+use super::hooktools::{HookTools, Runner, StatusKind, WorkloadStatus};
 use super::status::{self, Depth};
 
 /// How deep `hook` looks, or `None` if it has nothing to check.
@@ -47,29 +51,38 @@ pub async fn run<R: Runner>(ctx: &JujuContext, tools: &HookTools<R>, hook: &str)
     {
         tracing::warn!("cannot set the application version: {e}");
     }
-    let status = match assess(ctx, tools, depth).await {
-        Err(problem) => Some(problem),
-        Ok(()) => match tools.status_get().await {
-            Ok(current) if status::keep_on_ready(&current, depth) => {
-                tracing::info!(
+    // Independent reads: the checks (Kubernetes, config-get, secret-get, a login) and the status
+    // the unit shows now.
+    let (assessed, current) = tokio::join!(assess(ctx, tools, depth), tools.status_get());
+    let current = current
+        .inspect_err(|e| tracing::warn!("cannot read the current status: {e}"))
+        .ok();
+    let wanted = match assessed {
+        Err(problem) => problem,
+        Ok(()) => match &current {
+            Some(current) if status::keep_on_ready(current, depth) => {
+                tracing::debug!(
                     "checks pass; keeping the status \"{}: {}\"",
                     current.status,
                     current.message
                 );
-                None
+                return;
             }
-            Ok(_) => Some(status::ready()),
-            Err(e) => {
-                tracing::warn!("cannot read the current status: {e}");
-                Some(status::ready())
-            }
+            _ => status::ready(),
         },
     };
-    if let Some(status) = status {
-        tracing::info!("{hook}: {status}");
-        if let Err(e) = tools.status_set(&status).await {
-            tracing::error!("cannot set the workload status to {status}: {e}");
-        }
+    if current.as_ref().is_some_and(|c| c.shows(&wanted)) {
+        tracing::debug!("{hook}: {wanted} (unchanged)");
+        return;
+    }
+    // The unit log says why the status changed; a status that stays the same says nothing.
+    if wanted.kind == StatusKind::Blocked {
+        tracing::warn!("{hook}: {wanted}");
+    } else {
+        tracing::info!("{hook}: {wanted}");
+    }
+    if let Err(e) = tools.status_set(&wanted).await {
+        tracing::error!("cannot set the workload status to {wanted}: {e}");
     }
 }
 
@@ -79,15 +92,16 @@ async fn assess<R: Runner>(
     tools: &HookTools<R>,
     depth: Depth,
 ) -> Result<(), WorkloadStatus> {
-    // Missing trust is broken (blocked); missing credentials is merely "not configured"
-    // (active), so trust is looked at first.
-    checks::trust(&ctx.cluster_source(), ctx.app_name()).await?;
-    let loaded = credentials::load(tools, ctx).await.map_err(|e| {
-        if !e.is_not_configured() {
-            tracing::warn!("{e}");
-        }
-        e.status()
-    })?;
+    // Both are read at once (the Kubernetes API and two hook tools). Missing trust is broken
+    // (blocked); missing credentials is merely "not configured" (active), so trust is judged
+    // first. A problem is logged with the status it leads to, when that status changes.
+    let source = ctx.cluster_source();
+    let (trusted, loaded) = tokio::join!(
+        checks::trust(&source, ctx.app_name()),
+        credentials::load(tools, ctx)
+    );
+    trusted?;
+    let loaded = loaded.map_err(|e| e.status())?;
     if depth == Depth::Login {
         checks::login(&loaded.credentials, &loaded.secret_uri).await?;
     }

@@ -203,6 +203,13 @@ pub struct CurrentStatus {
     pub message: String,
 }
 
+impl CurrentStatus {
+    /// Whether the unit already shows `status`, so setting it would change nothing.
+    pub fn shows(&self, status: &WorkloadStatus) -> bool {
+        self.status == status.kind.as_str() && self.message == status.message
+    }
+}
+
 /// `juju-log` levels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogLevel {

@@ -7,6 +7,10 @@
 //! awaited before the process exits: Juju closes the hook-tool server when `dispatch` exits, so a
 //! line not yet written by then is lost. A line `juju-log` refuses goes to stderr instead,
 //! which Juju also logs (at WARNING).
+//!
+//! Every line costs a hook-tool process, and `update-status` runs every five minutes for the life
+//! of the unit, so a hook with nothing to say says nothing: the line naming the binary and the
+//! event is a [`Forwarder::header`], written only in front of the first line that follows it.
 
 use std::fmt::{self, Write as _};
 use std::time::Duration;
@@ -22,6 +26,7 @@ use super::hooktools::{HookTools, LogLevel, Runner};
 
 enum Message {
     Line(LogLevel, String),
+    Header(String),
     Flush(oneshot::Sender<()>),
 }
 
@@ -50,14 +55,16 @@ pub fn juju_level(level: &Level) -> LogLevel {
 pub fn layer<R: Runner>(tools: HookTools<R>) -> (JujuLogLayer, Forwarder) {
     let (tx, mut rx) = mpsc::unbounded_channel::<Message>();
     tokio::spawn(async move {
+        let mut header: Option<String> = None;
         while let Some(message) = rx.recv().await {
             match message {
                 Message::Line(level, text) => {
-                    if let Err(e) = tools.juju_log(level, &text).await {
-                        // Not through tracing: that would come straight back here.
-                        eprintln!("{} {text} (juju-log failed: {e})", level.as_str());
+                    if let Some(header) = header.take() {
+                        write(&tools, LogLevel::Info, &header).await;
                     }
+                    write(&tools, level, &text).await;
                 }
+                Message::Header(text) => header = Some(text),
                 Message::Flush(done) => {
                     let _ = done.send(());
                 }
@@ -65,6 +72,13 @@ pub fn layer<R: Runner>(tools: HookTools<R>) -> (JujuLogLayer, Forwarder) {
         }
     });
     (JujuLogLayer { tx: tx.clone() }, Forwarder { tx })
+}
+
+async fn write<R: Runner>(tools: &HookTools<R>, level: LogLevel, text: &str) {
+    if let Err(e) = tools.juju_log(level, text).await {
+        // Not through tracing: that would come straight back here.
+        eprintln!("{} {text} (juju-log failed: {e})", level.as_str());
+    }
 }
 
 /// Which events are forwarded: this crate's from INFO up, and nobody else's. Other crates'
@@ -91,6 +105,12 @@ pub fn install<R: Runner>(tools: HookTools<R>) -> Forwarder {
 }
 
 impl Forwarder {
+    /// Sets the line written, at INFO, in front of the next line logged; it replaces a header not
+    /// yet written. If nothing is logged after it, it is never written.
+    pub fn header(&self, text: impl Into<String>) {
+        let _ = self.tx.send(Message::Header(text.into()));
+    }
+
     /// Waits until every line sent before this call has been handed to `juju-log`, or `limit`
     /// passes.
     pub async fn flush(&self, limit: Duration) {
@@ -195,6 +215,36 @@ mod tests {
                 ("ERROR".into(), "refresh failed phase=\"refresh\"".into()),
                 ("WARNING".into(), "slow".into()),
                 ("INFO".into(), "started".into()),
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_header_is_written_only_in_front_of_a_line() {
+        let tools = tools(State::default());
+        let (layer, forwarder) = layer(tools.clone());
+        let subscriber = tracing_subscriber::registry().with(layer.with_filter(filter()));
+
+        forwarder.header("running hook a");
+        forwarder.flush(Duration::from_secs(10)).await;
+        let silent = tools.runner().state().calls.len();
+        forwarder.header("running hook b");
+        tracing::subscriber::with_default(subscriber, || tracing::warn!("something happened"));
+        forwarder.flush(Duration::from_secs(10)).await;
+
+        assert_eq!(silent, 0, "a header alone costs no juju-log");
+        let lines: Vec<(String, String)> = tools
+            .runner()
+            .state()
+            .juju_log
+            .into_iter()
+            .map(|l| (l.level, l.message))
+            .collect();
+        assert_eq!(
+            lines,
+            vec![
+                ("INFO".into(), "running hook b".into()),
+                ("WARNING".into(), "something happened".into()),
             ]
         );
     }

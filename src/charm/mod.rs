@@ -98,12 +98,17 @@ pub async fn dispatch<R: Runner, E: Engine>(
     engine: E,
 ) -> ExitCode {
     let logs = logging::install(tools.clone());
-    tracing::info!(
+    let started = format!(
         "ckf-migrator {} running {} on {}",
         env!("CARGO_PKG_VERSION"),
         ctx.event,
         ctx.unit_name
     );
+    match &ctx.event {
+        // Juju logs every hook it runs; this line is worth a process only in front of another.
+        Event::Hook(_) => logs.header(started),
+        Event::Action { .. } => tracing::info!("{started}"),
+    }
     match &ctx.event {
         Event::Hook(name) => {
             let outcome = AssertUnwindSafe(hook::run(&ctx, &tools, name))
