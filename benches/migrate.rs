@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 
 use ckf_migrator::plan::{FactKind, Params, Plan, Platform};
 use ckf_sim::fixtures::guide::{self, Step};
-use ckf_sim::model::Change;
+use ckf_sim::model::{Change, Timing};
 use ckf_sim::{Sim, Twin};
 
 /// Realistic seconds × SCALE: 0.02 makes the ~5 min critical path ~6 s.
@@ -58,11 +58,14 @@ fn settle(plan: &Plan, kind: &FactKind) -> f64 {
         }
         FactKind::Absent { .. } => secs(Change::Remove),
         FactKind::Deployed { .. } => secs(Change::Allocate) + secs(Change::Install),
-        FactKind::Refreshed { trust: true, .. } => secs(Change::Refresh) + secs(Change::Config),
+        // `--trust` rides in SetCharm's config-settings, as the Go CLI sends it: one settle.
         FactKind::Refreshed { .. } => secs(Change::Refresh),
         FactKind::Related { .. } => secs(Change::Relate),
         FactKind::Configured { .. } => secs(Change::Config),
-        // Kubernetes objects and waits on them follow the Juju changes at once in the twin.
+        // The twin's profile workloads have one replica each and restart in parallel: one pod
+        // start. (Cilium's DaemonSet rolls node by node; the MicroK8s run has no Cilium.)
+        FactKind::SidecarsRecycled { .. } => Timing::POD_START.as_secs_f64(),
+        // Other Kubernetes objects follow the Juju changes at once in the twin.
         _ => 0.0,
     }
 }
@@ -73,7 +76,7 @@ fn critical_path(plan: &Plan) -> f64 {
         .resolve(Params {
             model: "kubeflow".into(),
             platform: Platform::Microk8s,
-            restart_workloads: false,
+            restart_workloads: true,
         })
         .expect("the builtin plan resolves for MicroK8s");
     resolved
@@ -98,10 +101,11 @@ fn serial_guide() -> f64 {
             Step::Remove { app } if app == "istio-pilot" => secs(Change::RemovePurge),
             Step::Remove { .. } => secs(Change::Remove),
             Step::Deploy { .. } => secs(Change::Allocate) + secs(Change::Install),
-            Step::Refresh { trust: true, .. } => secs(Change::Refresh) + secs(Change::Config),
             Step::Refresh { .. } => secs(Change::Refresh),
             Step::Integrate { .. } => secs(Change::Relate),
             Step::Config { .. } => secs(Change::Config),
+            // Deleted pods come back after a pod start (the twin's profile workloads: one each).
+            Step::DeletePods { .. } => Timing::POD_START.as_secs_f64(),
             _ => 0.0,
         })
         .sum()
