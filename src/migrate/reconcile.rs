@@ -339,18 +339,10 @@ impl Run<'_, '_, '_> {
                     self.watcher_lost(e);
                     picture = self.look(&step, &needs, &doing).await?;
                 }
-                Wake::Cluster => {
-                    let session = self.session;
-                    picture.cluster = self
-                        .attempts
-                        .read(|| observe::read_cluster(session, &needs))
-                        .await
-                        .map_err(|e| self.read_stop(&step, e, &doing))?;
-                }
                 Wake::Poll if matches!(self.watch, ModelWatch::Polling) => {
                     picture = self.look(&step, &needs, &doing).await?;
                 }
-                Wake::Poll => {
+                Wake::Cluster | Wake::Poll => {
                     let session = self.session;
                     picture.cluster = self
                         .attempts
@@ -370,18 +362,13 @@ impl Run<'_, '_, '_> {
         if sets.is_empty() {
             return Some(Watching::none());
         }
-        let watching = self
-            .attempts
-            .options
-            .interrupt
-            .reason()
-            .is_none()
-            .then(|| {
-                tokio::time::timeout(
-                    self.attempts.options.poll_interval.max(WATCH_SETUP),
-                    self.session.cluster.watch(&sets, changed.clone()),
-                )
-            })?;
+        if self.attempts.options.interrupt.reason().is_some() {
+            return None;
+        }
+        let watching = tokio::time::timeout(
+            self.attempts.options.poll_interval.max(WATCH_SETUP),
+            self.session.cluster.watch(&sets, changed.clone()),
+        );
         match watching.await {
             Ok(Ok(watching)) => Some(watching),
             Ok(Err(e)) => {
