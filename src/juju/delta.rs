@@ -10,9 +10,7 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::model::{
-    Application, CharmUrl, Life, ModelStatus, Relation, RelationEndpoint, Status, Unit,
-};
+use super::model::{Application, CharmUrl, Life, ModelStatus, Relation, RelationEndpoint, Status};
 
 /// One change of the model.
 #[derive(Debug, Clone, PartialEq)]
@@ -274,7 +272,7 @@ impl ModelStatus {
                         name: application.clone(),
                         ..Application::default()
                     });
-                let unit = app.units.entry(name.clone()).or_insert_with(Unit::default);
+                let unit = app.units.entry(name.clone()).or_default();
                 unit.workload = workload.clone();
                 unit.agent = agent.clone();
                 Applied::Complete
