@@ -22,9 +22,9 @@ use tokio::task::JoinSet;
 
 use super::{Cluster, Error, Result, WorkloadKind, error};
 
-/// The longest a watch request stays open before it is renewed: below the API server's
-/// 5-minute cap (`--min-request-timeout` default 1800 s is randomised, but kube-rs refuses more
-/// than 295 s).
+/// How long one watch request stays open before it is renewed from the last version seen:
+/// kube-rs's default for `WatchParams::timeout`, and below the minutes an API server itself may
+/// end a watch after (`--min-request-timeout`, randomised).
 const WATCH_SECONDS: u32 = 290;
 
 /// Longest pause before a failed watch is tried again.
