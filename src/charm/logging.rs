@@ -184,7 +184,18 @@ mod tests {
     use tracing_subscriber::layer::SubscriberExt;
 
     use super::*;
-    use crate::charm::hooktools::fake::tools;
+    use crate::charm::hooktools::fake::{FakeRunner, tools};
+
+    /// The unit log's lines so far, as (level, message).
+    fn logged(tools: &HookTools<FakeRunner>) -> Vec<(String, String)> {
+        tools
+            .runner()
+            .state()
+            .juju_log
+            .into_iter()
+            .map(|l| (l.level, l.message))
+            .collect()
+    }
 
     #[tokio::test]
     async fn events_reach_juju_log_at_their_level_once_flushed() {
@@ -202,13 +213,7 @@ mod tests {
         });
         forwarder.flush(Duration::from_secs(10)).await;
 
-        let lines: Vec<(String, String)> = tools
-            .runner()
-            .state()
-            .juju_log
-            .into_iter()
-            .map(|l| (l.level, l.message))
-            .collect();
+        let lines = logged(&tools);
         assert_eq!(
             lines,
             vec![
@@ -233,13 +238,7 @@ mod tests {
         forwarder.flush(Duration::from_secs(10)).await;
 
         assert_eq!(silent, 0, "a header alone costs no juju-log");
-        let lines: Vec<(String, String)> = tools
-            .runner()
-            .state()
-            .juju_log
-            .into_iter()
-            .map(|l| (l.level, l.message))
-            .collect();
+        let lines = logged(&tools);
         assert_eq!(
             lines,
             vec![

@@ -134,14 +134,30 @@ pub fn decode(deltas: &[Value]) -> Result<Vec<Delta>, String> {
         .collect()
 }
 
+/// What kind of JSON value `v` is, without its content.
+fn shape(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array of another length",
+        Value::Object(_) => "an object",
+    }
+}
+
 fn decode_one(delta: &Value) -> Result<Option<Delta>, String> {
     let Some([kind, operation, entity]) = delta.as_array().map(Vec::as_slice) else {
-        return Err(format!("a delta is not [kind, operation, entity]: {delta}"));
+        // Not the delta itself: an entity may carry charm config, passwords included.
+        return Err(format!(
+            "a delta is not [kind, operation, entity] but {}",
+            shape(delta)
+        ));
     };
     let removed = match operation.as_str() {
         Some("change") => false,
         Some("remove") => true,
-        _ => return Err(format!("unexpected delta operation {operation}")),
+        _ => return Err(format!("unexpected delta operation: {}", shape(operation))),
     };
     let missing = |what: &str| format!("a {what} delta without its fields");
     Ok(Some(match kind.as_str() {
@@ -210,6 +226,16 @@ pub enum Applied {
 }
 
 impl ModelStatus {
+    /// The application `name`, added bare if a delta mentions it first.
+    fn application_entry(&mut self, name: &str) -> &mut Application {
+        self.applications
+            .entry(name.to_owned())
+            .or_insert_with(|| Application {
+                name: name.to_owned(),
+                ..Application::default()
+            })
+    }
+
     /// Moves the status on by one delta.
     pub fn apply(&mut self, delta: &Delta) -> Applied {
         match delta {
@@ -228,13 +254,7 @@ impl ModelStatus {
                 status,
                 ..
             } => {
-                let app = self
-                    .applications
-                    .entry(name.clone())
-                    .or_insert_with(|| Application {
-                        name: name.clone(),
-                        ..Application::default()
-                    });
+                let app = self.application_entry(name);
                 let new_charm = app.charm_url != *charm_url;
                 if new_charm {
                     let url = CharmUrl::parse(charm_url).ok();
@@ -265,13 +285,7 @@ impl ModelStatus {
                     }
                     return Applied::Complete;
                 }
-                let app = self
-                    .applications
-                    .entry(application.clone())
-                    .or_insert_with(|| Application {
-                        name: application.clone(),
-                        ..Application::default()
-                    });
+                let app = self.application_entry(application);
                 let unit = app.units.entry(name.clone()).or_default();
                 unit.workload = workload.clone();
                 unit.agent = agent.clone();
@@ -350,8 +364,13 @@ mod tests {
 
     #[test]
     fn malformed_deltas_are_refused_with_what_is_wrong() {
-        let err = decode(&[json!({"entity": {}, "removed": false})]).expect_err("an object");
+        let err = decode(&[json!({"entity": {"config": {"static-password": "s3cret-pw"}}})])
+            .expect_err("an object");
         assert!(err.contains("not [kind, operation, entity]"), "{err}");
+        assert!(
+            !err.contains("s3cret-pw"),
+            "the content is not echoed: {err}"
+        );
         let err = decode(&[json!(["unit", "update", {}])]).expect_err("bad operation");
         assert!(err.contains("operation"), "{err}");
         let err = decode(&[json!(["unit", "change", {"name": "a/0"}])]).expect_err("no app");

@@ -91,7 +91,8 @@ pub(crate) struct Run<'a, 'r, 'o> {
     pub watch: ModelWatch,
 }
 
-/// How long starting a phase's Kubernetes watches may take before the phase polls instead.
+/// How long starting a phase's Kubernetes watches may take before the phase polls instead
+/// (within the run's deadline).
 const WATCH_SETUP: Duration = Duration::from_secs(10);
 
 /// The application a Juju change writes, whose config, trust or channel must be read back.
@@ -357,28 +358,26 @@ impl Run<'_, '_, '_> {
 
     /// Starts the Kubernetes watches of `needs`; `None` when they cannot be (the phase then
     /// reads the cluster at the poll interval, and the reads report the cause).
-    async fn watch_cluster(&self, needs: &Needs, changed: &Arc<Notify>) -> Option<Watching> {
+    async fn watch_cluster(&mut self, needs: &Needs, changed: &Arc<Notify>) -> Option<Watching> {
         let sets = observe::watched(needs);
         if sets.is_empty() {
             return Some(Watching::none());
         }
-        if self.attempts.options.interrupt.reason().is_some() {
-            return None;
-        }
-        let watching = tokio::time::timeout(
-            self.attempts.options.poll_interval.max(WATCH_SETUP),
-            self.session.cluster.watch(&sets, changed.clone()),
-        );
-        match watching.await {
-            Ok(Ok(watching)) => Some(watching),
-            Ok(Err(e)) => {
+        let cluster = &self.session.cluster;
+        // Bounded like every other request: a slow API server gets WATCH_SETUP, and neither the
+        // deadline nor an interrupt waits for it (the phase's first read then says why).
+        let setup = tokio::time::timeout(WATCH_SETUP, cluster.watch(&sets, changed.clone()));
+        match self.attempts.bounded(setup).await {
+            Ok(Ok(Ok(watching))) => Some(watching),
+            Ok(Ok(Err(e))) => {
                 tracing::debug!("cannot watch the cluster ({e}); polling it instead");
                 None
             }
-            Err(_) => {
+            Ok(Err(_)) => {
                 tracing::debug!("watching the cluster took too long; polling it instead");
                 None
             }
+            Err(_) => None,
         }
     }
 
