@@ -319,6 +319,51 @@ fn cli(t: &Twinned, args: &[&str]) -> tokio::process::Command {
 }
 
 #[tokio::test]
+async fn the_cli_rides_out_a_controller_outage_while_it_waits_on_the_watcher() {
+    let t = start(Twin::ckf_1_11().timing(0.02)).await;
+    // While the refreshes settle and the run waits on the AllWatcher's deltas.
+    let outage = when(
+        &t,
+        |model| {
+            model
+                .application("minio")
+                .is_some_and(|a| a.channel == "1.10/edge")
+        },
+        |model| model.faults().controller_down_for(Duration::from_secs(1)),
+    );
+
+    let output = tokio::time::timeout(
+        LIMIT,
+        cli(&t, &["migrate-to-ambient", "--restart-workloads"]).output(),
+    )
+    .await
+    .expect("the CLI ends in time")
+    .expect("the CLI runs");
+    outage.await.expect("the outage happened");
+
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "stderr:\n{stderr}");
+    assert!(stdout.contains("result: migrated"), "{stdout}");
+    let address = t.sim.juju_address();
+    assert!(
+        stderr.contains(&format!(
+            "lost contact with the Juju controller ({address})"
+        )),
+        "the loss is told:\n{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("reconnected to the Juju controller at {address}")),
+        "the recovery is told:\n{stderr}"
+    );
+    assert!(
+        t.sim.model().requests().count("Client.WatchAll") >= 2,
+        "a new watcher after the outage"
+    );
+    t.assert_schema_clean();
+}
+
+#[tokio::test]
 async fn the_cli_stops_on_sigint_releases_the_lease_and_a_rerun_completes() {
     let t = start(Twin::ckf_1_11().timing(0.02)).await;
     t.sim.model().faults().hold_settling("istio-pilot");
