@@ -8,6 +8,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use ckf_sim::Twin;
+use ckf_sim::kube::Protocol;
 use ckf_sim::model::Times;
 use common::twin::{Twinned, start};
 
@@ -98,4 +99,24 @@ async fn without_an_allwatcher_the_run_polls_and_still_migrates() {
         "waits polled FullStatus"
     );
     t.assert_schema_clean();
+}
+
+#[tokio::test]
+async fn every_kubernetes_read_and_watch_of_a_run_shares_one_http2_connection() {
+    let t = start(Twin::ckf_1_11()).await;
+
+    let run = t.migrate().run().await;
+
+    run.assert_succeeded();
+    let kube = t.sim.store().requests();
+    assert!(
+        kube.records().iter().filter(|r| r.verb == "watch").count() > PHASES as usize,
+        "the phases watched the cluster"
+    );
+    // Over HTTP/1.1 every watch holds a connection of its own, and each phase opens new ones.
+    assert_eq!(
+        kube.connections(),
+        vec![Protocol::Http2],
+        "one connection, HTTP/2, as client-go keeps"
+    );
 }

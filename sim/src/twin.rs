@@ -129,7 +129,7 @@ impl Sim {
 
         let controller = crate::juju::start(model.clone()).await?;
         let ca = Authority::generate("ckf-sim Kubernetes CA")?;
-        let leaf = ca.server(&["127.0.0.1", "localhost"], &[b"http/1.1"])?;
+        let leaf = ca.server(&["127.0.0.1", "localhost"], crate::kube::ALPN)?;
         let auth = Auth::new()
             .with_user(
                 TRUSTED_TOKEN,

@@ -251,7 +251,7 @@ mod tests {
     async fn server() -> Server {
         let ca = Authority::generate("access test CA").expect("CA");
         let leaf = ca
-            .server(&["127.0.0.1", "localhost"], &[b"http/1.1"])
+            .server(&["127.0.0.1", "localhost"], ckf_sim::kube::ALPN)
             .expect("leaf");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await

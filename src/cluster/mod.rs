@@ -10,6 +10,7 @@ mod lease;
 mod objects;
 mod sidecars;
 mod snapshot;
+mod transport;
 mod watch;
 
 pub use access::{AccessCause, AccessError};
@@ -112,7 +113,7 @@ impl Cluster {
             .to_string()
             .trim_end_matches('/')
             .to_string();
-        let client = kube::Client::try_from(config)
+        let client = transport::client(&config)
             .map_err(|e| Error::config(format!("cannot build the Kubernetes client: {e}")))?;
         Ok(Self { client, address })
     }

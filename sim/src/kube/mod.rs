@@ -22,7 +22,7 @@
 //! # async fn demo() -> anyhow::Result<()> {
 //! use ckf_sim::kube::{Access, Auth, Store, kubeconfig, serve};
 //! let ca = ckf_sim::tls::Authority::generate("ckf-sim CA")?;
-//! let leaf = ca.server(&["127.0.0.1", "localhost"], &[b"http/1.1"])?;
+//! let leaf = ca.server(&["127.0.0.1", "localhost"], ckf_sim::kube::ALPN)?;
 //! let store = Store::new();
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
 //! let auth = Auth::new().with_token("admin-token", Access::ClusterAdmin);
@@ -55,8 +55,8 @@ pub use error::{ApiError, Cause, Reason};
 pub use faults::{Fault, FaultKind, Faults};
 pub use kubeconfig::kubeconfig;
 pub use patch::{PatchError, PatchType};
-pub use requests::{RequestLog, RequestRecord};
+pub use requests::{Protocol, RequestLog, RequestRecord};
 pub use resources::crd;
 pub use selector::{FieldSelector, LabelSelector, SelectorError};
-pub use server::{ServerHandle, serve};
+pub use server::{ALPN, ServerHandle, serve};
 pub use store::{Change, ChangeKind, PodAdmission, Propagation, Store, StoreView};

@@ -29,10 +29,20 @@ pub struct RequestRecord {
     pub mutating: bool,
 }
 
+/// The protocol a client connection settled on by ALPN.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    /// HTTP/1.1: one request at a time; a watch holds the connection.
+    Http1,
+    /// HTTP/2: requests and watches multiplexed.
+    Http2,
+}
+
 /// The log of a store's servers. Cheap to clone; clones share the log.
 #[derive(Debug, Clone, Default)]
 pub struct RequestLog {
     records: Arc<Mutex<Vec<RequestRecord>>>,
+    connections: Arc<Mutex<Vec<Protocol>>>,
 }
 
 impl RequestLog {
@@ -45,6 +55,22 @@ impl RequestLog {
 
     pub(crate) fn record(&self, r: RequestRecord) {
         self.records_mut().push(r);
+    }
+
+    pub(crate) fn connected(&self, protocol: Protocol) {
+        self.connections
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(protocol);
+    }
+
+    /// The protocol of every connection accepted (TLS handshake done) since start or the last
+    /// [`reset`](Self::reset), in order: how many connections a client needed.
+    pub fn connections(&self) -> Vec<Protocol> {
+        self.connections
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     /// Number of requests since start or the last [`reset`](Self::reset).
@@ -83,6 +109,10 @@ impl RequestLog {
     /// Forgets every record.
     pub fn reset(&self) {
         self.records_mut().clear();
+        self.connections
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clear();
     }
 }
 

@@ -1,6 +1,7 @@
-//! The HTTPS transport of the API server: TLS (rustls, ALPN `http/1.1`), HTTP/1.1 (hyper), one
-//! task per connection, request bodies in, [`api`](super::api) replies out, every request
-//! logged.
+//! The HTTPS transport of the API server: TLS (rustls), HTTP/2 or HTTP/1.1 as ALPN settles it
+//! (hyper), one task per connection, request bodies in, [`api`](super::api) replies out, every
+//! request logged. kube-apiserver offers both, `h2` first, and client-go (kubectl) takes HTTP/2,
+//! multiplexing its requests and watches over one connection.
 //!
 //! [`serve`] takes an already bound listener, like mini-redis' `server::run`, and returns a
 //! [`ServerHandle`]; dropping the handle stops accepting and aborts open connections (watches
@@ -17,7 +18,7 @@ use http_body_util::{BodyExt, Full, Limited, StreamBody};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper::{Request, Response};
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::net::TcpListener;
 use tokio::task::{JoinHandle, JoinSet};
 use tokio_rustls::TlsAcceptor;
@@ -25,6 +26,7 @@ use tokio_rustls::TlsAcceptor;
 use crate::kube::api::{self, ApiRequest, Reply};
 use crate::kube::auth::Auth;
 use crate::kube::error::ApiError;
+use crate::kube::requests::Protocol;
 use crate::kube::store::Store;
 
 /// Largest request body accepted (a big CRD is ~1 MiB; etcd's limit is 1.5 MiB).
@@ -67,9 +69,12 @@ impl Drop for ServerHandle {
     }
 }
 
+/// The protocols the API server offers by ALPN, in kube-apiserver's order.
+pub const ALPN: &[&[u8]] = &[b"h2", b"http/1.1"];
+
 /// Serves the Kubernetes API of `store` over HTTPS on `listener` until the handle is dropped.
-/// `tls` should come from `tls::Authority::server(&["127.0.0.1", "localhost"], &[b"http/1.1"])`
-/// so clients do not try HTTP/2.
+/// `tls` should come from `tls::Authority::server(&["127.0.0.1", "localhost"], ALPN)` with
+/// [`ALPN`], as kube-apiserver offers.
 ///
 /// # Errors
 /// Only if the listener has no local address.
@@ -121,16 +126,29 @@ async fn connection(
         }
         Err(_) => return,
     };
+    // The protocol ALPN settled on; a client that offered none gets HTTP/1.1.
+    let h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2");
+    store
+        .requests()
+        .connected(if h2 { Protocol::Http2 } else { Protocol::Http1 });
     let service = service_fn(move |req: Request<Incoming>| {
         let store = store.clone();
         let auth = auth.clone();
         async move { Ok::<_, Infallible>(respond(&store, &auth, req).await) }
     });
-    if let Err(e) = hyper::server::conn::http1::Builder::new()
-        .keep_alive(true)
-        .serve_connection(TokioIo::new(tls), service)
-        .await
-    {
+    let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    let served = if h2 {
+        builder
+            .http2_only()
+            .serve_connection(TokioIo::new(tls), service)
+            .await
+    } else {
+        builder
+            .http1_only()
+            .serve_connection(TokioIo::new(tls), service)
+            .await
+    };
+    if let Err(e) = served {
         tracing::debug!("ckf-sim kube API: connection ended: {e}");
     }
 }

@@ -105,7 +105,7 @@ impl Cluster {
     pub async fn empty() -> Self {
         let ca = Authority::generate("ckf-sim kube test CA").unwrap();
         let leaf = ca
-            .server(&["127.0.0.1", "localhost"], &[b"http/1.1"])
+            .server(&["127.0.0.1", "localhost"], ckf_sim::kube::ALPN)
             .unwrap();
         let store = Store::new();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
