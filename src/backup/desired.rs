@@ -44,8 +44,9 @@ pub struct Application {
     pub name: String,
     /// Charm name on Charmhub.
     pub charm: String,
-    /// The channel it tracked.
-    pub channel: Channel,
+    /// The channel it tracked; `None` for a charm deployed from a file (`juju deploy
+    /// ./x.charm`), which Juju reports with no channel and the store cannot serve again.
+    pub channel: Option<Channel>,
     /// The charm revision it ran; `None` when Juju reported none (restore then has only the
     /// channel to go by).
     pub revision: Option<u32>,

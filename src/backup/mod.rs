@@ -8,19 +8,27 @@
 //! config a user set, scale, base) and every relation. Enough for a person to put the model back
 //! by hand, and for `restore` to do it.
 //!
-//! This module owns that format; it knows nothing of plans.
+//! This module owns that format and its two directions; it knows nothing of plans or of how a
+//! restore orders its steps.
 //! - `record`: the document as stored ([`Document`]), every field optional that ever was;
 //! - `name`: the ConfigMap's name and the newest-backup rule ([`newest`]);
-//! - `write`: [`write`], from a FullStatus and each application's config.
+//! - `write`: [`write`], from a FullStatus and each application's config;
+//! - `read`: [`read_backup`] (which ConfigMap, and is it there) and [`parse`] (is it a usable
+//!   backup of this model), which turns a document into a [`Backup`] (`desired`) or refuses it
+//!   with the one [`Problem`] found.
 //!
-//! Config values may be secrets a user set: they appear in no error and no `Debug` output, only
-//! in the ConfigMap itself.
+//! Start reading at [`read_backup`]. Config values may be secrets a user set: they appear in no
+//! error and no `Debug` output, only in the ConfigMap itself.
 
+mod desired;
 mod name;
+mod read;
 mod record;
 mod write;
 
+pub use desired::{Application, Backup, Config, ModelIdentity, Relation};
 pub use name::{BackupName, NAME_PREFIX, newest};
+pub use read::{InvalidBackup, Problem, ReadError, parse, read_backup, read_from};
 pub use record::{ApplicationRecord, BaseRecord, Document, FORMAT};
 pub use write::{WriteError, write};
 

@@ -105,7 +105,7 @@ pub enum Problem {
         /// The charm name, as written.
         charm: String,
     },
-    /// A channel that does not parse.
+    /// A channel that does not parse (an empty one is a local charm's, and valid).
     InvalidChannel {
         /// The application.
         application: String,
@@ -334,8 +334,9 @@ fn existing_clause(existing: &[String]) -> String {
     }
 }
 
-/// Reads the backup `name`, or the newest backup when `name` is `None`, from the model's
-/// namespace, and checks that it is a usable backup of this model.
+/// Reads the backup `name`, or the newest backup when `name` is `None` (or empty, as an action
+/// parameter left empty is), from the model's namespace, and checks that it is a usable backup of
+/// this model.
 ///
 /// # Errors
 /// [`ReadError::NoBackup`], [`ReadError::NotFound`] (with the backups that exist),
@@ -358,7 +359,12 @@ pub async fn read_from(
     name: Option<&str>,
 ) -> Result<Backup, ReadError> {
     let namespace = &this.name;
-    let name = match name {
+    // An action parameter left empty means "the newest", as no name does.
+    let name = match name.map(str::trim).filter(|n| !n.is_empty()) {
+        // Not an object name: asking the API for it could address another path (`a/b`).
+        Some(name) if !is_object_name(name) => {
+            return Err(not_found(cluster, namespace, name).await);
+        }
         Some(name) => name.to_string(),
         None => {
             let names = backup_names(cluster, namespace).await?;
@@ -374,13 +380,7 @@ pub async fn read_from(
         .await
         .map_err(ReadError::Cluster)?
     else {
-        let mut existing = backup_names(cluster, namespace).await?;
-        existing.sort_by_key(|n| BackupName::parse(n));
-        return Err(ReadError::NotFound {
-            namespace: namespace.clone(),
-            name,
-            existing,
-        });
+        return Err(not_found(cluster, namespace, &name).await);
     };
     let Some(yaml) = data.get(DATA_KEY) else {
         return Err(ReadError::NoDocument {
@@ -389,6 +389,31 @@ pub async fn read_from(
         });
     };
     Ok(parse(&name, yaml, this)?)
+}
+
+/// [`ReadError::NotFound`] for `name`, with the backups that do exist, oldest first.
+async fn not_found(cluster: &cluster::Cluster, namespace: &str, name: &str) -> ReadError {
+    match backup_names(cluster, namespace).await {
+        Ok(mut existing) => {
+            existing.sort_by_key(|n| BackupName::parse(n));
+            ReadError::NotFound {
+                namespace: namespace.to_string(),
+                name: name.to_string(),
+                existing,
+            }
+        }
+        Err(e) => e,
+    }
+}
+
+/// A Kubernetes object name (DNS subdomain): lowercase letters, digits, `-` and `.`, at most 253.
+fn is_object_name(name: &str) -> bool {
+    name.len() <= 253
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
+        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name.ends_with(|c: char| c.is_ascii_alphanumeric())
 }
 
 /// Names of the ConfigMaps labelled as backups in `namespace`.
@@ -504,11 +529,18 @@ fn application(name: String, record: ApplicationRecord) -> Result<Application, P
             charm: record.charm,
         });
     }
-    let Ok(channel) = record.channel.parse::<Channel>() else {
-        return Err(Problem::InvalidChannel {
-            application: name,
-            channel: record.channel,
-        });
+    // A local charm has no channel: ckf-migrator itself, deployed from a file, is in every
+    // model it backs up, so refusing it would refuse every such backup.
+    let channel = if record.channel.is_empty() {
+        None
+    } else {
+        let Ok(channel) = record.channel.parse::<Channel>() else {
+            return Err(Problem::InvalidChannel {
+                application: name,
+                channel: record.channel,
+            });
+        };
+        Some(channel)
     };
     let revision = match record.revision {
         None => None,
@@ -816,7 +848,7 @@ relations:
         assert_eq!(backup.config_map, NAME);
         assert_eq!(backup.model, "kubeflow");
         let pilot = &backup.applications["istio-pilot"];
-        assert_eq!(pilot.channel, "1.24/stable".parse().expect("channel"));
+        assert_eq!(pilot.channel, Some("1.24/stable".parse().expect("channel")));
         assert_eq!(
             (pilot.revision, pilot.scale, pilot.trust),
             (Some(1100), 1, true)
@@ -985,7 +1017,7 @@ relations:
 
     #[test]
     fn a_channel_that_does_not_parse_is_refused() {
-        for bad in ["2.5/nightly", "''", "a/stable/b/c", "2.5//stable"] {
+        for bad in ["2.5/nightly", "a/stable/b/c", "2.5//stable", "' '"] {
             let p = problem(&edited("channel: 2.5/stable", &format!("channel: {bad}")));
             assert!(
                 matches!(&p, Problem::InvalidChannel { application, .. } if application == "kfp-api"),
@@ -993,6 +1025,13 @@ relations:
             );
             assert_eq!(p.field(), "applications.kfp-api.channel");
         }
+    }
+
+    #[test]
+    fn a_local_charm_has_no_channel() {
+        let local = edited("channel: 2.5/stable", "channel: ''");
+        let backup = parse(NAME, &local, &this()).expect("valid");
+        assert_eq!(backup.applications["kfp-api"].channel, None);
     }
 
     #[test]
@@ -1224,6 +1263,15 @@ relations:
             "{}",
             err.fix()
         );
+    }
+
+    #[test]
+    fn only_object_names_are_asked_for() {
+        assert!(is_object_name(NAME));
+        assert!(is_object_name("kube-root-ca.crt"));
+        for bad in ["", "a/b", "../x", "Backup", "-x", "x-", "a b"] {
+            assert!(!is_object_name(bad), "{bad:?}");
+        }
     }
 
     #[test]

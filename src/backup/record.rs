@@ -50,7 +50,8 @@ pub struct Document {
 pub struct ApplicationRecord {
     /// Charm name.
     pub charm: String,
-    /// Channel, normalised as Juju reports it (`1.24/stable`, `stable`).
+    /// Channel, normalised as Juju reports it (`1.24/stable`, `stable`); empty for a charm
+    /// deployed from a file.
     pub channel: String,
     /// Charm revision; absent when Juju reported none.
     pub revision: Option<i64>,

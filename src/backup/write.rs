@@ -134,7 +134,142 @@ fn document(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::juju::Base;
+    use crate::backup::{ModelIdentity, Relation, parse};
+    use crate::juju::{ApplicationConfig, Base, ConfigValue, RelationEndpoint};
+
+    const UUID: &str = "6d3c8f1e-5a2b-4c1d-9e8f-0a1b2c3d4e5f";
+
+    fn app(name: &str, charm: &str, channel: &str, revision: i64) -> juju::Application {
+        juju::Application {
+            name: name.into(),
+            charm: charm.into(),
+            channel: channel.into(),
+            revision: Some(revision),
+            scale: 1,
+            base: Some(Base {
+                name: "ubuntu".into(),
+                channel: "22.04".into(),
+            }),
+            ..juju::Application::default()
+        }
+    }
+
+    fn end(application: &str, name: &str, role: &str) -> RelationEndpoint {
+        RelationEndpoint {
+            application: application.into(),
+            name: name.into(),
+            role: role.into(),
+        }
+    }
+
+    fn option(value: serde_json::Value, source: &str) -> ConfigValue {
+        ConfigValue {
+            value: Some(value),
+            source: source.into(),
+            option_type: "string".into(),
+        }
+    }
+
+    fn model() -> (ModelStatus, BTreeMap<String, ApplicationConfig>) {
+        let mut status = ModelStatus {
+            name: "kubeflow".into(),
+            ..ModelStatus::default()
+        };
+        for a in [
+            app("istio-pilot", "istio-pilot", "1.24/stable", 1100),
+            app("kfp-api", "kfp-api", "2.5/stable", 1000),
+            app("mysql", "mysql-k8s", "8.0/stable", 127),
+            // Deployed from a file: Juju reports no channel.
+            app("ckf-migrator", "ckf-migrator", "", 3),
+        ] {
+            status.applications.insert(a.name.clone(), a);
+        }
+        status.relations = vec![
+            juju::Relation {
+                endpoints: vec![
+                    end("kfp-api", "relational-db", "requirer"),
+                    end("mysql", "database", "provider"),
+                ],
+                ..juju::Relation::default()
+            },
+            juju::Relation {
+                endpoints: vec![end("mysql", "database-peers", "peer")],
+                ..juju::Relation::default()
+            },
+        ];
+        let configs = BTreeMap::from([(
+            "istio-pilot".to_string(),
+            ApplicationConfig {
+                application: "istio-pilot".into(),
+                trust: true,
+                options: BTreeMap::from([
+                    (
+                        "default-gateway".to_string(),
+                        option(serde_json::json!("kubeflow-gateway"), "user"),
+                    ),
+                    ("replicas".to_string(), option(serde_json::json!(2), "user")),
+                    (
+                        "image".to_string(),
+                        option(serde_json::json!("istio/pilot"), "default"),
+                    ),
+                ]),
+                ..ApplicationConfig::default()
+            },
+        )]);
+        (status, configs)
+    }
+
+    #[test]
+    fn what_the_writer_writes_the_reader_reads_back() {
+        let (status, configs) = model();
+        let taken: jiff::Timestamp = "2026-11-25T09:05:03.5Z".parse().expect("time");
+        let yaml =
+            serde_yaml::to_string(&document(&status, &configs, UUID, taken)).expect("encodes");
+        let this = ModelIdentity {
+            name: "kubeflow".into(),
+            uuid: UUID.into(),
+        };
+
+        let backup = parse("ckf-migrator-backup-20261125-090503", &yaml, &this).expect("reads");
+
+        assert_eq!(backup.format, FORMAT);
+        assert_eq!(backup.model_uuid.as_deref(), Some(UUID));
+        assert_eq!(backup.taken, taken);
+        let pilot = &backup.applications["istio-pilot"];
+        assert_eq!(
+            pilot.channel.as_ref().map(ToString::to_string).as_deref(),
+            Some("1.24/stable")
+        );
+        assert_eq!(pilot.revision, Some(1100));
+        assert!(pilot.trust);
+        assert_eq!(
+            pilot.config.get("default-gateway"),
+            Some("kubeflow-gateway")
+        );
+        assert_eq!(pilot.config.get("replicas"), Some("2"));
+        assert_eq!(
+            pilot.config.get("image"),
+            None,
+            "defaults are not backed up"
+        );
+        assert_eq!(
+            pilot.base.as_ref().map(|b| b.channel.as_str()),
+            Some("22.04")
+        );
+        assert_eq!(backup.applications["ckf-migrator"].channel, None);
+        assert_eq!(backup.applications["ckf-migrator"].revision, Some(3));
+        assert_eq!(backup.applications["mysql"].charm, "mysql-k8s");
+        assert!(!backup.applications["mysql"].trust);
+        let relations: Vec<String> = backup.relations.iter().map(Relation::to_string).collect();
+        assert_eq!(
+            relations,
+            [
+                "kfp-api:relational-db mysql:database",
+                "mysql:database-peers"
+            ]
+        );
+        assert!(backup.relations[1].is_peer());
+    }
 
     #[test]
     fn new_backups_say_their_format_model_uuid_and_bases() {
