@@ -12,7 +12,7 @@
 //! restore orders its steps.
 //! - `record`: the document as stored ([`Document`]), every field optional that ever was;
 //! - `name`: the ConfigMap's name and the newest-backup rule ([`newest`]);
-//! - `write`: [`write`], from a FullStatus and each application's config;
+//! - `write`: [`write()`], from a FullStatus and each application's config;
 //! - `read`: [`read_backup`] (which ConfigMap, and is it there) and [`parse`] (is it a usable
 //!   backup of this model), which turns a document into a [`Backup`] (`desired`) or refuses it
 //!   with the one [`Problem`] found.
