@@ -5,6 +5,8 @@
 //! - [`charm`] and [`cli`]: the two front ends. Juju runs the binary as `dispatch` (charm mode);
 //!   a person runs it with arguments (CLI mode). Nothing else imports them.
 //! - [`migrate`]: preflight, backup, and the reconcile loop that makes the plan true.
+//! - [`backup`]: the model's state before the first change, written and read back as a desired
+//!   state for `restore`.
 //! - [`verify`]: one small function per check, and the report.
 //! - [`plan`]: the migration as data (phases of desired facts) and the pure functions over it:
 //!   diff against an observed state, rendering as commands. No I/O.
@@ -14,6 +16,7 @@
 //! - [`cluster`]: the Kubernetes side through kube-rs (knows Kubernetes, not Juju).
 
 pub mod advice;
+pub mod backup;
 pub mod charm;
 pub mod cli;
 pub mod cluster;

@@ -150,6 +150,39 @@ impl Cluster {
         Ok(cm.map(|cm| cm.data.unwrap_or_default()))
     }
 
+    /// Names of the ConfigMaps in `namespace` whose labels match `label_selector`
+    /// (`kubectl get configmap -n <namespace> -l <label_selector>`), without their data.
+    ///
+    /// # Errors
+    /// The API failing.
+    pub async fn config_map_names(
+        &self,
+        namespace: &str,
+        label_selector: &str,
+    ) -> Result<Vec<String>> {
+        let api: Api<ConfigMap> = Api::namespaced(self.client.clone(), namespace);
+        let mut names = Vec::new();
+        let mut params = ListParams::default()
+            .labels(label_selector)
+            .limit(super::PAGE_SIZE);
+        loop {
+            let page = super::retrying(|| api.list_metadata(&params))
+                .await
+                .map_err(|e| {
+                    Error::api(
+                        "list",
+                        format!("ConfigMaps in {namespace} labelled {label_selector}"),
+                        e,
+                    )
+                })?;
+            names.extend(page.items.into_iter().filter_map(|cm| cm.metadata.name));
+            match page.metadata.continue_.filter(|c| !c.is_empty()) {
+                Some(token) => params = params.continue_token(&token),
+                None => return Ok(names),
+            }
+        }
+    }
+
     /// Merges keys into a ConfigMap's data (`kubectl patch --type merge`).
     ///
     /// # Errors

@@ -33,8 +33,8 @@ use super::credentials::Credentials;
 use super::error::{Error, Result};
 use super::login::{self, Facade, Facades, LoginInfo};
 use super::model::{
-    Application, ApplicationConfig, CharmUrl, ConfigValue, DeploySpec, Life, ModelStatus, Relation,
-    RelationEndpoint, Status, Unit,
+    Application, ApplicationConfig, Base, CharmUrl, ConfigValue, DeploySpec, Life, ModelStatus,
+    Relation, RelationEndpoint, Status, Unit,
 };
 use super::rpc::{Failure, Rpc};
 use super::wire;
@@ -708,6 +708,10 @@ fn model_status(status: wire::FullStatus) -> ModelStatus {
                     })
                     .collect(),
                 scale: app.scale.unwrap_or_default(),
+                base: app.base.filter(|b| !b.name.is_empty()).map(|b| Base {
+                    name: b.name,
+                    channel: b.channel,
+                }),
             };
             (name, application)
         })
@@ -795,6 +799,7 @@ mod tests {
                 "istio-pilot": {
                     "charm": "ch:amd64/jammy/istio-pilot-1100", "charm-channel": "1.24/stable",
                     "life": "dying", "int": 1,
+                    "base": {"name": "ubuntu", "channel": "22.04/stable"},
                     "status": {"status": "active", "info": ""},
                     "units": {"istio-pilot/0": {
                         "workload-status": {"status": "maintenance", "info": "removing"},
@@ -818,6 +823,13 @@ mod tests {
         assert_eq!(pilot.charm, "istio-pilot");
         assert_eq!(pilot.revision, Some(1100));
         assert_eq!(pilot.life, Life::Dying);
+        assert_eq!(
+            pilot.base,
+            Some(Base {
+                name: "ubuntu".into(),
+                channel: "22.04/stable".into()
+            })
+        );
         let unit = &pilot.units["istio-pilot/0"];
         assert_eq!(unit.workload.to_string(), "maintenance: removing");
         assert_eq!(unit.agent.current, "executing");
@@ -828,6 +840,7 @@ mod tests {
             ("kfp-api", Some(1000), 2)
         );
         assert_eq!(api.life, Life::Alive);
+        assert_eq!(api.base, None, "no base reported, none invented");
         assert_eq!(status.relations[0].endpoints[0].role, "requirer");
     }
 

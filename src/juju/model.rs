@@ -53,6 +53,18 @@ pub struct Application {
     pub units: BTreeMap<String, Unit>,
     /// Scale (Kubernetes replica count).
     pub scale: i64,
+    /// The OS base its charm runs on, as `FullStatus` reports it; `None` when Juju sent none.
+    /// Only `FullStatus` sets it: the AllWatcher's deltas leave it as it was.
+    pub base: Option<Base>,
+}
+
+/// An OS base (`ubuntu` at `22.04`), as Juju reports an application's.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Base {
+    /// OS name, e.g. `ubuntu`.
+    pub name: String,
+    /// OS channel: `22.04`, or with a risk, `22.04/stable`.
+    pub channel: String,
 }
 
 /// A unit's workload and agent status.

@@ -317,6 +317,9 @@ pub struct ApplicationStatus {
     /// Kubernetes scale (Juju's odd key name).
     #[serde(rename = "int", default)]
     pub scale: Option<i64>,
+    /// OS base.
+    #[serde(default)]
+    pub base: Option<Base>,
 }
 
 /// `UnitStatus` (only what the client reads).

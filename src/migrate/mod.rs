@@ -15,7 +15,6 @@
 
 mod apply;
 mod attempts;
-mod backup;
 pub mod holder;
 pub mod interrupt;
 mod observe;
@@ -27,7 +26,7 @@ mod report;
 pub mod signals;
 mod wake;
 
-pub use backup::BACKUP_LABEL;
+pub use crate::backup::BACKUP_LABEL;
 pub use interrupt::{Interrupt, Interrupter};
 pub use outage::DEFAULT_GRACE as DEFAULT_OUTAGE_GRACE;
 pub use report::{Event, Events, Outcome, Report, human_duration};
@@ -450,7 +449,7 @@ async fn migrate(
             }
         };
         match attempts
-            .bounded(backup::write(session, &status, options.concurrency))
+            .bounded(crate::backup::write(session, &status, options.concurrency))
             .await
         {
             Ok(Ok(name)) => {

@@ -83,6 +83,7 @@ pub(crate) fn application(name: &str, charm: &str, channel: &str) -> Application
         },
         units: [(format!("{name}/0"), active_unit(&message))].into(),
         scale: 1,
+        base: None,
     }
 }
 
