@@ -16,7 +16,10 @@
 //!
 //! What a hook costs: the checks and `status-get` run at once; `status-set` and its log line only
 //! when the status changes. So an `update-status` with nothing to change runs three hook tools
-//! (`config-get`, `secret-get`, `status-get`; two when not configured) and logs nothing.
+//! (`config-get`, `secret-get`, `status-get`; two when not configured) and logs nothing. The
+//! hook tools are started before the Kubernetes client is set up: `config-get` → `secret-get` is
+//! the longest chain, and the client's set-up (kubeconfig, TLS configuration) is work the
+//! process can do while the tools run.
 
 use super::checks;
 use super::context::JujuContext;
@@ -51,9 +54,16 @@ pub async fn run<R: Runner>(ctx: &JujuContext, tools: &HookTools<R>, hook: &str)
     {
         tracing::warn!("cannot set the application version: {e}");
     }
-    // Independent reads: the checks (Kubernetes, config-get, secret-get, a login) and the status
-    // the unit shows now.
-    let (assessed, current) = tokio::join!(assess(ctx, tools, depth), tools.status_get());
+    // Independent reads: the credentials (config-get, then secret-get), the status the unit
+    // shows now, and trust (the Kubernetes API). `join!` polls in this order, so both tools are
+    // running before the first poll of the trust check builds the Kubernetes client.
+    let source = ctx.cluster_source();
+    let (loaded, current, trusted) = tokio::join!(
+        credentials::load(tools, ctx),
+        tools.status_get(),
+        checks::trust(&source, ctx.app_name())
+    );
+    let assessed = assess(trusted, loaded, depth).await;
     let current = current
         .inspect_err(|e| tracing::warn!("cannot read the current status: {e}"))
         .ok();
@@ -86,20 +96,17 @@ pub async fn run<R: Runner>(ctx: &JujuContext, tools: &HookTools<R>, hook: &str)
     }
 }
 
-/// The checks, most serious first. `Ok(())` means everything this depth looks at is fine.
-async fn assess<R: Runner>(
-    ctx: &JujuContext,
-    tools: &HookTools<R>,
+/// The checks' verdict, most serious first, and for [`Depth::Login`] a login with the
+/// credentials. `Ok(())` means everything this depth looks at is fine.
+///
+/// Missing trust is broken (blocked); missing credentials is merely "not configured" (active), so
+/// trust is judged first. A problem is logged with the status it leads to, when that status
+/// changes.
+async fn assess(
+    trusted: Result<(), WorkloadStatus>,
+    loaded: Result<credentials::CharmCredentials, credentials::CredentialsError>,
     depth: Depth,
 ) -> Result<(), WorkloadStatus> {
-    // Both are read at once (the Kubernetes API and two hook tools). Missing trust is broken
-    // (blocked); missing credentials is merely "not configured" (active), so trust is judged
-    // first. A problem is logged with the status it leads to, when that status changes.
-    let source = ctx.cluster_source();
-    let (trusted, loaded) = tokio::join!(
-        checks::trust(&source, ctx.app_name()),
-        credentials::load(tools, ctx)
-    );
     trusted?;
     let loaded = loaded.map_err(|e| e.status())?;
     if depth == Depth::Login {

@@ -63,10 +63,15 @@ pub fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    // A hook waits on a few hook tools and one Kubernetes request; worker threads would only add
+    // their start-up (and a read of the cgroup's CPU quota) to every update-status. An action
+    // runs the engine for minutes and decodes large replies, so it keeps the worker pool, where
+    // one busy task cannot hold up the Juju client's pings.
+    let mut builder = match ctx.event {
+        Event::Hook(_) => tokio::runtime::Builder::new_current_thread(),
+        Event::Action { .. } => tokio::runtime::Builder::new_multi_thread(),
+    };
+    let runtime = match builder.enable_all().build() {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("ckf-migrator: cannot start the async runtime: {e}");
