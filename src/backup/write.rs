@@ -120,13 +120,7 @@ fn document(
         relations: status
             .relations
             .iter()
-            .map(|r| {
-                r.endpoints
-                    .iter()
-                    .map(|e| format!("{}:{}", e.application, e.name))
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            })
+            .map(juju::Relation::endpoints_line)
             .collect(),
     }
 }

@@ -110,6 +110,18 @@ pub struct Relation {
     pub endpoints: Vec<RelationEndpoint>,
 }
 
+impl Relation {
+    /// The endpoints as `juju integrate` names them, `application:endpoint`, space-separated in
+    /// the status's order: `kfp-api:kfp-viz kfp-viz:kfp-viz` (one for a peer relation).
+    pub fn endpoints_line(&self) -> String {
+        self.endpoints
+            .iter()
+            .map(|e| format!("{}:{}", e.application, e.name))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
 /// One side of a relation.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RelationEndpoint {

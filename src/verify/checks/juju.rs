@@ -373,13 +373,7 @@ fn no_sidecar_relations(c: &Ctx) -> Judged {
         .relations
         .iter()
         .filter(|r| is_sidecar_era(r, &charms, &legacy))
-        .map(|r| {
-            r.endpoints
-                .iter()
-                .map(|e| format!("{}:{}", e.application, e.name))
-                .collect::<Vec<_>>()
-                .join(" ")
-        })
+        .map(crate::juju::Relation::endpoints_line)
         .collect();
     if left.is_empty() {
         return pass();
