@@ -24,5 +24,6 @@ pub mod juju;
 pub mod migrate;
 pub mod observed;
 pub mod plan;
+pub mod restore;
 pub mod session;
 pub mod verify;
