@@ -8,37 +8,14 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use ckf_migrator::backup::{self, BACKUP_LABEL, Backup, DATA_KEY, ReadError, Relation};
-use ckf_migrator::cluster::Source;
-use ckf_migrator::juju::{ConnectOptions, Credentials, Password};
 use ckf_migrator::plan::EndpointRef;
-use ckf_migrator::session::{Session, Target};
-use ckf_sim::{ADMIN_USER, Twin};
-use common::twin::{Twinned, start};
+use ckf_migrator::session::Session;
+use ckf_sim::Twin;
+use common::twin::start;
 use serde_json::Value;
 
 /// Every wait in these tests is bounded by this.
 const LIMIT: Duration = Duration::from_secs(60);
-
-/// A session on the twin, as the engine opens one.
-async fn session(t: &Twinned, dir: &std::path::Path) -> Session {
-    let kubeconfig = t.sim.write_kubeconfig(dir).expect("kubeconfig");
-    let target = Target {
-        juju: Credentials {
-            addresses: vec![t.sim.juju_address()],
-            model_uuid: t.sim.model_uuid().to_string(),
-            username: ADMIN_USER.to_string(),
-            password: Password::new(t.sim.admin_password()),
-            ca_cert_pem: t.sim.juju_ca_pem().to_string(),
-        },
-        cluster: Source::Kubeconfig(kubeconfig),
-        model_name: t.sim.model_name().to_string(),
-        connect: ConnectOptions::default(),
-    };
-    tokio::time::timeout(LIMIT, Session::open(&target))
-        .await
-        .expect("the session opens in time")
-        .expect("the session opens")
-}
 
 async fn read(session: &Session, name: Option<&str>) -> Result<Backup, ReadError> {
     tokio::time::timeout(LIMIT, backup::read_backup(session, name))
@@ -68,7 +45,6 @@ fn config_text(value: &Value) -> String {
 #[tokio::test]
 async fn the_backup_migrate_takes_reads_back_as_the_model_before_it() {
     let t = start(Twin::ckf_1_11()).await;
-    let dir = tempfile::tempdir().expect("temp dir");
     let before: BTreeMap<String, Facts> = t
         .sim
         .model()
@@ -119,7 +95,7 @@ async fn the_backup_migrate_takes_reads_back_as_the_model_before_it() {
     let run = t.migrate().run().await;
     run.assert_succeeded();
     let written = run.result("backup").expect("a backup is named").to_string();
-    let session = session(&t, dir.path()).await;
+    let session = t.session().await;
     let backup = read(&session, None).await.expect("the newest backup reads");
 
     assert_eq!(
@@ -161,11 +137,10 @@ async fn the_backup_migrate_takes_reads_back_as_the_model_before_it() {
 #[tokio::test]
 async fn a_backup_of_another_model_is_refused_naming_both_models() {
     let t = start(Twin::ckf_1_11()).await;
-    let dir = tempfile::tempdir().expect("temp dir");
     let run = t.migrate().run().await;
     run.assert_succeeded();
     let written = run.result("backup").expect("a backup is named").to_string();
-    let session = session(&t, dir.path()).await;
+    let session = t.session().await;
     let namespace = t.sim.model_name();
     let data = session
         .cluster
@@ -214,8 +189,7 @@ async fn a_backup_of_another_model_is_refused_naming_both_models() {
 #[tokio::test]
 async fn without_a_backup_reading_says_restore_needs_one_and_a_missing_name_lists_the_others() {
     let t = start(Twin::ckf_1_11()).await;
-    let dir = tempfile::tempdir().expect("temp dir");
-    let session = session(&t, dir.path()).await;
+    let session = t.session().await;
 
     let none = read(&session, None).await.expect_err("no backup yet");
     let missing = read(&session, Some("ckf-migrator-backup-20000101-000000"))

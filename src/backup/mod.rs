@@ -12,7 +12,8 @@
 //! restore orders its steps.
 //! - `record`: the document as stored ([`Document`]), every field optional that ever was;
 //! - `name`: the ConfigMap's name and the newest-backup rule ([`newest`]);
-//! - `write`: [`write()`], from a FullStatus and each application's config;
+//! - `write`: [`write()`], from a FullStatus and each application's config, and [`capture`], the
+//!   same reading of the live model kept in memory (what restore compares a backup with);
 //! - `read`: [`read_backup`] (which ConfigMap, and is it there) and [`parse`] (is it a usable
 //!   backup of this model), which turns a document into a [`Backup`] (`desired`) or refuses it
 //!   with the one [`Problem`] found.
@@ -30,7 +31,7 @@ pub use desired::{Application, Backup, Config, ModelIdentity, Relation};
 pub use name::{BackupName, NAME_PREFIX, newest};
 pub use read::{InvalidBackup, Problem, ReadError, parse, read_backup, read_from};
 pub use record::{ApplicationRecord, BaseRecord, Document, FORMAT};
-pub use write::{WriteError, write};
+pub use write::{CaptureError, LIVE_MODEL, WriteError, capture, write};
 
 /// Label on every backup ConfigMap, to list them with `kubectl get cm -l`.
 pub const BACKUP_LABEL: &str = "ckf-migrator.canonical.com/backup";

@@ -7,7 +7,9 @@ use futures::stream::{self, StreamExt, TryStreamExt};
 use crate::juju::{self, ModelStatus};
 use crate::session::Session;
 
+use super::desired::{Backup, ModelIdentity};
 use super::name::BackupName;
+use super::read::{InvalidBackup, parse};
 use super::record::{ApplicationRecord, BaseRecord, Document, FORMAT};
 use super::{BACKUP_LABEL, DATA_KEY, MANAGED_BY_LABEL};
 
@@ -38,15 +40,7 @@ pub async fn write(
     status: &ModelStatus,
     concurrency: usize,
 ) -> Result<String, WriteError> {
-    let configs: Vec<juju::ApplicationConfig> = stream::iter(status.applications.keys())
-        .map(|name| session.juju.application_config(name))
-        .buffer_unordered(concurrency.max(1))
-        .try_collect()
-        .await?;
-    let configs: BTreeMap<String, juju::ApplicationConfig> = configs
-        .into_iter()
-        .map(|c| (c.application.clone(), c))
-        .collect();
+    let configs = read_configs(session, status, concurrency).await?;
     let now = jiff::Timestamp::now();
     let backup = document(status, &configs, &session.juju.login_info().model_uuid, now);
     let yaml = serde_yaml::to_string(&backup)?;
@@ -73,6 +67,64 @@ pub async fn write(
         "ConfigMaps {first}[-1..{}] all exist already",
         NAME_ATTEMPTS - 1
     ))))
+}
+
+/// Why the live model could not be read as a backup.
+#[derive(Debug, thiserror::Error)]
+pub enum CaptureError {
+    /// Reading an application's config failed.
+    #[error("reading the config of the applications: {0}")]
+    Juju(#[from] juju::Error),
+    /// The model holds something a backup cannot describe.
+    #[error("{0}")]
+    Invalid(#[from] InvalidBackup),
+}
+
+/// The name a capture goes by in messages: it is no ConfigMap.
+pub const LIVE_MODEL: &str = "(the live model)";
+
+/// The model as it is now, read exactly as [`write`] takes a backup, and written nowhere: what
+/// restore compares a backup with, so both sides pass the same reading and the same checks.
+///
+/// # Errors
+/// See [`CaptureError`].
+pub async fn capture(
+    session: &Session,
+    status: &ModelStatus,
+    concurrency: usize,
+) -> Result<Backup, CaptureError> {
+    let configs = read_configs(session, status, concurrency).await?;
+    let this = ModelIdentity {
+        name: session.model_name.clone(),
+        uuid: session.juju.login_info().model_uuid.clone(),
+    };
+    let document = document(status, &configs, &this.uuid, jiff::Timestamp::now());
+    // Through the stored form, so that what is compared is what a backup would hold.
+    let yaml = serde_yaml::to_string(&document).map_err(|e| {
+        CaptureError::Invalid(InvalidBackup {
+            namespace: this.name.clone(),
+            config_map: LIVE_MODEL.into(),
+            problem: Box::new(super::Problem::Yaml(e.to_string())),
+        })
+    })?;
+    Ok(parse(LIVE_MODEL, &yaml, &this)?)
+}
+
+/// Each application's config and trust, read `concurrency` at a time.
+async fn read_configs(
+    session: &Session,
+    status: &ModelStatus,
+    concurrency: usize,
+) -> Result<BTreeMap<String, juju::ApplicationConfig>, juju::Error> {
+    let configs: Vec<juju::ApplicationConfig> = stream::iter(status.applications.keys())
+        .map(|name| session.juju.application_config(name))
+        .buffer_unordered(concurrency.max(1))
+        .try_collect()
+        .await?;
+    Ok(configs
+        .into_iter()
+        .map(|c| (c.application.clone(), c))
+        .collect())
 }
 
 /// The document for `status`, with each application's config and trust from `configs`.

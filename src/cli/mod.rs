@@ -9,6 +9,7 @@
 #[cfg(feature = "demo")]
 pub mod demo;
 pub mod progress;
+mod restore;
 
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -51,6 +52,9 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Print the changes migrate-to-ambient would make, as juju/kubectl commands; change nothing.
     Plan(PlanArgs),
+    /// Print the changes that would put the model back to a backup, as juju commands (--dry-run;
+    /// this version plans a restore and does not apply it).
+    Restore(restore::RestoreArgs),
     /// Run the migration and verify against the built-in CKF twin, on this machine only.
     Demo(DemoArgs),
 }
@@ -250,6 +254,7 @@ pub async fn run(command: Command) -> ExitCode {
                 ExitCode::FAILURE
             }
         }),
+        Command::Restore(args) => restore::run(&args).await,
         Command::Demo(args) => return demo_command(&args).await,
     };
     match outcome {

@@ -119,6 +119,30 @@ impl Twinned {
         command
     }
 
+    /// A session on the twin, as the engine opens one, logged in as the twin's admin.
+    pub async fn session(&self) -> ckf_migrator::session::Session {
+        let kubeconfig = self
+            .sim
+            .write_kubeconfig(self.dir.path())
+            .expect("write kubeconfig");
+        let target = ckf_migrator::session::Target {
+            juju: ckf_migrator::juju::Credentials {
+                addresses: vec![self.sim.juju_address()],
+                model_uuid: self.sim.model_uuid().to_string(),
+                username: ADMIN_USER.to_string(),
+                password: ckf_migrator::juju::Password::new(self.sim.admin_password()),
+                ca_cert_pem: self.sim.juju_ca_pem().to_string(),
+            },
+            cluster: ckf_migrator::cluster::Source::Kubeconfig(kubeconfig),
+            model_name: self.sim.model_name().to_string(),
+            connect: ckf_migrator::juju::ConnectOptions::default(),
+        };
+        tokio::time::timeout(START_TIMEOUT, ckf_migrator::session::Session::open(&target))
+            .await
+            .expect("the session opens in time")
+            .expect("the session opens")
+    }
+
     /// Juju writes since the twin started.
     pub fn juju_writes(&self) -> u64 {
         self.sim.model().writes_since_start()

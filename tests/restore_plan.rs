@@ -1,0 +1,182 @@
+//! `ckf-migrator restore --dry-run` against the twin: after a real migration, the way back to the
+//! backup it took, as commands in a safe order; nothing written; no config value printed.
+
+mod common;
+
+use std::time::Duration;
+
+use ckf_migrator::backup;
+use ckf_sim::Twin;
+use common::twin::{Twinned, start};
+
+/// Every CLI run in these tests is bounded by this.
+const LIMIT: Duration = Duration::from_secs(120);
+
+struct Output {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+async fn cli(t: &Twinned, args: &[&str]) -> Output {
+    let output = tokio::time::timeout(LIMIT, t.cli(args).output())
+        .await
+        .expect("the CLI ends in time")
+        .expect("the CLI runs");
+    Output {
+        code: output.status.code(),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// The lines of the `commands:` block.
+fn commands(stdout: &str) -> Vec<String> {
+    stdout
+        .lines()
+        .skip_while(|l| *l != "commands:")
+        .skip(1)
+        .map(|l| l.trim().to_string())
+        .collect()
+}
+
+/// Index of the first line starting with `prefix`, or a failure that shows them all.
+fn at(lines: &[String], prefix: &str) -> usize {
+    lines
+        .iter()
+        .position(|l| l.starts_with(prefix))
+        .unwrap_or_else(|| panic!("no line starting with {prefix:?} in:\n{}", lines.join("\n")))
+}
+
+#[tokio::test]
+async fn after_a_migration_the_plan_goes_back_to_the_backup_in_a_safe_order_and_writes_nothing() {
+    let t = start(Twin::ckf_1_11()).await;
+    // `option=value` as a command would carry it (values alone, like `kubeflow`, are also names).
+    let settings: Vec<String> = t
+        .sim
+        .model()
+        .applications()
+        .into_iter()
+        .flat_map(|a| a.user_config.into_iter())
+        .map(|(option, value)| match value {
+            serde_json::Value::String(s) => format!("{option}={s}"),
+            other => format!("{option}={other}"),
+        })
+        .collect();
+    assert!(
+        !settings.is_empty(),
+        "the twin has user config, so the test covers its values"
+    );
+    let run = t.migrate().run().await;
+    run.assert_succeeded();
+    let written = run.result("backup").expect("a backup is named").to_string();
+    let (juju_writes, kube_writes) = (t.juju_writes(), t.kube_writes());
+
+    let out = cli(&t, &["restore", "--dry-run"]).await;
+
+    assert_eq!(out.code, Some(0), "stderr: {}", out.stderr);
+    assert!(
+        out.stdout.starts_with("result: planned\n"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains(&format!("backup: {written}\n")),
+        "{}",
+        out.stdout
+    );
+    let lines = commands(&out.stdout);
+    let leave = at(&lines, "# leave-ambient:");
+    let unrelate_beacon = at(&lines, "juju remove-relation istio-beacon-k8s:service-mesh");
+    let reset_profiles = at(&lines, "juju config kubeflow-profiles --reset");
+    let remove_ingress = at(&lines, "juju remove-application istio-ingress-k8s");
+    let remove_istio = at(&lines, "juju remove-application istio-k8s");
+    let deploy_pilot = at(&lines, "juju deploy istio-pilot ");
+    let refresh_kfp = at(
+        &lines,
+        "juju refresh kfp-api --channel 2.15/stable --revision ",
+    );
+    let deploy_operator = at(&lines, "juju deploy knative-operator ");
+    let deploy_serving = at(&lines, "juju deploy knative-serving ");
+    let relate = at(&lines, "juju integrate ");
+    assert!(leave < unrelate_beacon && unrelate_beacon < remove_ingress);
+    assert!(
+        reset_profiles < remove_ingress,
+        "the mesh config goes while the charm knows it"
+    );
+    assert!(remove_ingress < remove_istio && remove_istio < deploy_pilot);
+    assert!(deploy_pilot < refresh_kfp && refresh_kfp < deploy_operator);
+    assert!(deploy_operator < deploy_serving && deploy_serving < relate);
+    assert!(
+        lines[reset_profiles].contains("service-mesh-mode"),
+        "{}",
+        lines[reset_profiles]
+    );
+    assert!(
+        lines[deploy_pilot].contains(" --revision ") && lines[deploy_pilot].contains(" --trust"),
+        "istio-pilot comes back at its revision, trusted: {}",
+        lines[deploy_pilot]
+    );
+    assert!(
+        !lines.iter().any(|l| l.contains("ckf-migrator")),
+        "the charm running the restore is left alone"
+    );
+    for setting in &settings {
+        assert!(
+            !out.stdout.contains(setting.as_str()) && !out.stderr.contains(setting.as_str()),
+            "a backed-up config value was printed: {}",
+            setting.split('=').next().unwrap_or_default()
+        );
+    }
+    assert_eq!(
+        t.juju_writes(),
+        juju_writes,
+        "restore --dry-run changes nothing in Juju"
+    );
+    assert_eq!(t.kube_writes(), kube_writes, "nor in Kubernetes");
+    t.assert_schema_clean();
+}
+
+#[tokio::test]
+async fn a_model_equal_to_its_backup_is_already_restored() {
+    let t = start(Twin::ckf_1_11()).await;
+    let session = t.session().await;
+    let status = session.juju.full_status().await.expect("status");
+    let name = backup::write(&session, &status, 4)
+        .await
+        .expect("backup written");
+    let writes = t.juju_writes();
+
+    let out = cli(&t, &["restore", "--dry-run", "--backup", &name]).await;
+
+    assert_eq!(out.code, Some(0), "stderr: {}", out.stderr);
+    assert_eq!(
+        out.stdout,
+        format!("result: already-restored\nbackup: {name}\n")
+    );
+    assert_eq!(t.juju_writes(), writes);
+}
+
+#[tokio::test]
+async fn without_a_backup_or_without_dry_run_restore_refuses_and_changes_nothing() {
+    let t = start(Twin::ckf_1_11()).await;
+
+    let none = cli(&t, &["restore", "--dry-run"]).await;
+    assert_eq!(none.code, Some(1));
+    assert!(
+        none.stderr
+            .contains("no ckf-migrator backup in namespace kubeflow"),
+        "{}",
+        none.stderr
+    );
+
+    let applied = cli(&t, &["restore"]).await;
+    assert_eq!(applied.code, Some(1));
+    assert!(
+        applied.stderr.contains("only plans") && applied.stderr.contains("--dry-run"),
+        "{}",
+        applied.stderr
+    );
+    assert_eq!(t.juju_writes(), 0);
+    assert_eq!(t.kube_writes(), 0);
+}
