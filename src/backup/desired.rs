@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use crate::juju::Base;
+use crate::juju::{Base, RemoteApplication};
 use crate::plan::{Channel, EndpointRef};
 
 /// The model a session works on, to tell its backups from another model's.
@@ -35,6 +35,9 @@ pub struct Backup {
     pub applications: BTreeMap<String, Application>,
     /// Every relation of the model, in the backup's order, none twice.
     pub relations: Vec<Relation>,
+    /// Applications of other models consumed here through offers, by their name in this model
+    /// (the far ends of cross-model relations).
+    pub remote_applications: BTreeMap<String, RemoteApplication>,
 }
 
 /// One application as it was before the migration.

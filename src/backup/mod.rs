@@ -5,7 +5,8 @@
 //! YYYYmmdd-HHMMSS>[-N]` ([`BackupName`]), labelled [`MANAGED_BY_LABEL`]` = ckf-migrator` and
 //! [`BACKUP_LABEL`]` = true`, whose key [`DATA_KEY`] holds YAML: the format version, the model's
 //! name and UUID, when it was taken, every application (charm, channel, revision, trust, the
-//! config a user set, scale, base) and every relation. Enough for a person to put the model back
+//! config a user set, scale, base), every relation, and the offers of other models that its
+//! cross-model relations reach (`remote-applications`). Enough for a person to put the model back
 //! by hand, and for `restore` to do it.
 //!
 //! This module owns that format and its two directions; it knows nothing of plans or of how a

@@ -11,13 +11,13 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use crate::cluster;
-use crate::juju::Base;
+use crate::juju::{Base, RemoteApplication};
 use crate::plan::{Channel, EndpointRef};
 use crate::session::Session;
 
 use super::desired::{Application, Backup, Config, ModelIdentity, Relation};
 use super::name::{BackupName, newest};
-use super::record::{ApplicationRecord, BaseRecord, Document, FORMAT};
+use super::record::{ApplicationRecord, BaseRecord, Document, FORMAT, RemoteApplicationRecord};
 use super::{BACKUP_LABEL, DATA_KEY};
 
 /// A backup document that is not a usable backup of this model: what is wrong, where, and what
@@ -262,7 +262,7 @@ impl fmt::Display for Problem {
                 line, application, ..
             } => write!(
                 f,
-                "{field} {line:?} names application {application}, which the backup does not list"
+                "{field} {line:?} names application {application}, which the backup lists neither under applications nor under remote-applications"
             ),
             Problem::DuplicateRelation { line, first, .. } => write!(
                 f,
@@ -479,7 +479,17 @@ fn validate(config_map: &str, yaml: &str, this: &ModelIdentity) -> Result<Backup
         .into_iter()
         .map(|(name, record)| Ok((name.clone(), application(name, record)?)))
         .collect::<Result<BTreeMap<_, _>, Problem>>()?;
-    let relations = relations(&document.relations, &applications)?;
+    let remote_applications = document
+        .remote_applications
+        .into_iter()
+        .map(|(name, record)| {
+            Ok((
+                name.clone(),
+                remote_application(name, record, &applications)?,
+            ))
+        })
+        .collect::<Result<BTreeMap<_, _>, Problem>>()?;
+    let relations = relations(&document.relations, &applications, &remote_applications)?;
     Ok(Backup {
         config_map: config_map.to_string(),
         format: document.format,
@@ -488,6 +498,46 @@ fn validate(config_map: &str, yaml: &str, this: &ModelIdentity) -> Result<Backup
         taken,
         applications,
         relations,
+        remote_applications,
+    })
+}
+
+/// A consumed offer: a name Juju accepts, not also a local application's, and an offer URL.
+fn remote_application(
+    name: String,
+    record: RemoteApplicationRecord,
+    applications: &BTreeMap<String, Application>,
+) -> Result<RemoteApplication, Problem> {
+    let invalid = |problem: String| Problem::InvalidField {
+        field: format!("remote-applications.{name}"),
+        problem,
+    };
+    if !is_application_name(&name) {
+        return Err(invalid("is not a Juju application name".into()));
+    }
+    if applications.contains_key(&name) {
+        return Err(invalid(
+            "is also under applications; a name is either local or consumed".into(),
+        ));
+    }
+    // `[controller:][owner/]model.offer`, what `juju consume` takes (core/crossmodel/offerurl.go).
+    let url = record.offer_url.trim();
+    let path = match url.split_once(':') {
+        Some((controller, path)) if !controller.contains(['/', '.']) => path,
+        _ => url,
+    };
+    let model_offer = path.split_once('/').map_or(path, |(_, rest)| rest);
+    let well_formed = model_offer.split_once('.').is_some_and(|(model, offer)| {
+        !model.is_empty() && !offer.is_empty() && !model.contains('/')
+    });
+    if !well_formed {
+        return Err(invalid(format!(
+            "has offer-url {url:?}, which is not [controller:][owner/]model.offer"
+        )));
+    }
+    Ok(RemoteApplication {
+        name,
+        offer_url: url.to_string(),
     })
 }
 
@@ -648,6 +698,7 @@ fn config(
 fn relations(
     lines: &[String],
     applications: &BTreeMap<String, Application>,
+    remote_applications: &BTreeMap<String, RemoteApplication>,
 ) -> Result<Vec<Relation>, Problem> {
     let mut first_seen: BTreeMap<Relation, usize> = BTreeMap::new();
     let mut relations = Vec::with_capacity(lines.len());
@@ -676,11 +727,10 @@ fn relations(
                 return Err(malformed(format!("has {} parts", other.len())));
             }
         };
-        if let Some(missing) = relation
-            .endpoints()
-            .into_iter()
-            .find(|e| !applications.contains_key(&e.application))
-        {
+        if let Some(missing) = relation.endpoints().into_iter().find(|e| {
+            !applications.contains_key(&e.application)
+                && !remote_applications.contains_key(&e.application)
+        }) {
             return Err(Problem::UnknownRelationApplication {
                 index,
                 line: line.clone(),
@@ -1197,6 +1247,56 @@ relations:
             problem(&with_relations(&["kfp-viz:peers"])),
             Problem::UnknownRelationApplication { .. }
         ));
+    }
+
+    #[test]
+    fn a_cross_model_relation_reads_with_its_consumed_offer() {
+        let yaml = format!(
+            "{}- kfp-api:metrics-endpoint prometheus:metrics-endpoint\nremote-applications:\n  prometheus:\n    offer-url: cos-ctrl:admin/cos.prometheus\n",
+            valid()
+        );
+        let backup = parse("ckf-migrator-backup-20261125-090503", &yaml, &this()).expect("reads");
+        assert_eq!(
+            backup.remote_applications["prometheus"].offer_url,
+            "cos-ctrl:admin/cos.prometheus"
+        );
+        assert_eq!(backup.relations.len(), 3);
+    }
+
+    #[test]
+    fn a_consumed_offer_without_a_usable_url_or_shadowing_an_application_is_refused() {
+        for (name, url, says) in [
+            (
+                "prometheus",
+                "prometheus",
+                "is not [controller:][owner/]model.offer",
+            ),
+            (
+                "prometheus",
+                "admin/cos.",
+                "is not [controller:][owner/]model.offer",
+            ),
+            ("kfp-db", "admin/cos.mysql", "is also under applications"),
+            (
+                "Prometheus",
+                "admin/cos.prometheus",
+                "is not a Juju application name",
+            ),
+        ] {
+            let yaml = format!(
+                "{}remote-applications:\n  {name}:\n    offer-url: {url}\n",
+                valid()
+            );
+            let found = problem(&yaml);
+            assert_eq!(found.field(), format!("remote-applications.{name}"));
+            assert!(found.to_string().contains(says), "{found}");
+        }
+        // Without the owner, as `juju consume cos.prometheus` accepts it.
+        let yaml = format!(
+            "{}remote-applications:\n  prometheus:\n    offer-url: cos.prometheus\n",
+            valid()
+        );
+        assert!(parse("b", &yaml, &this()).is_ok());
     }
 
     #[test]

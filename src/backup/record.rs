@@ -43,6 +43,23 @@ pub struct Document {
     pub applications: BTreeMap<String, ApplicationRecord>,
     /// Every relation, as `app:endpoint app:endpoint` (a peer relation: `app:endpoint`).
     pub relations: Vec<String>,
+    /// Applications of other models consumed here through offers, by their name in this model:
+    /// the far ends of cross-model relations (COS's, say). Absent in older backups and when there
+    /// are none.
+    #[serde(
+        rename = "remote-applications",
+        default,
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
+    pub remote_applications: BTreeMap<String, RemoteApplicationRecord>,
+}
+
+/// An application of another model, consumed through an offer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RemoteApplicationRecord {
+    /// The offer, `[controller:]owner/model.offer`, as `juju consume` takes it.
+    #[serde(rename = "offer-url")]
+    pub offer_url: String,
 }
 
 /// One application as it was.

@@ -10,7 +10,7 @@ use crate::session::Session;
 use super::desired::{Backup, ModelIdentity};
 use super::name::BackupName;
 use super::read::{InvalidBackup, parse};
-use super::record::{ApplicationRecord, BaseRecord, Document, FORMAT};
+use super::record::{ApplicationRecord, BaseRecord, Document, FORMAT, RemoteApplicationRecord};
 use super::{BACKUP_LABEL, DATA_KEY, MANAGED_BY_LABEL};
 
 /// Names tried for one backup: the second's name, then `-1` to `-4`.
@@ -174,6 +174,16 @@ fn document(
             .iter()
             .map(juju::Relation::endpoints_line)
             .collect(),
+        remote_applications: status
+            .remote_applications
+            .values()
+            .map(|remote| {
+                let record = RemoteApplicationRecord {
+                    offer_url: remote.offer_url.clone(),
+                };
+                (remote.name.clone(), record)
+            })
+            .collect(),
     }
 }
 
@@ -315,6 +325,45 @@ mod tests {
             ]
         );
         assert!(backup.relations[1].is_peer());
+    }
+
+    #[test]
+    fn a_cross_model_relation_is_written_with_the_offer_it_reaches() {
+        let (mut status, configs) = model();
+        status.remote_applications.insert(
+            "prometheus".into(),
+            juju::RemoteApplication {
+                name: "prometheus".into(),
+                offer_url: "cos-ctrl:admin/cos.prometheus".into(),
+            },
+        );
+        status.relations.push(juju::Relation {
+            endpoints: vec![
+                end("kfp-api", "metrics-endpoint", "requirer"),
+                end("prometheus", "metrics-endpoint", "provider"),
+            ],
+            ..juju::Relation::default()
+        });
+        let taken: jiff::Timestamp = "2026-11-25T09:05:03Z".parse().expect("time");
+        let yaml =
+            serde_yaml::to_string(&document(&status, &configs, UUID, taken)).expect("encodes");
+        let this = ModelIdentity {
+            name: "kubeflow".into(),
+            uuid: UUID.into(),
+        };
+
+        let backup = parse("b", &yaml, &this).expect("a backup with a cross-model relation reads");
+
+        assert_eq!(
+            backup.remote_applications["prometheus"].offer_url,
+            "cos-ctrl:admin/cos.prometheus"
+        );
+        assert!(
+            backup
+                .relations
+                .iter()
+                .any(|r| r.to_string() == "kfp-api:metrics-endpoint prometheus:metrics-endpoint")
+        );
     }
 
     #[test]

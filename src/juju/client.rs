@@ -34,7 +34,7 @@ use super::error::{Error, Result};
 use super::login::{self, Facade, Facades, LoginInfo};
 use super::model::{
     Application, ApplicationConfig, Base, CharmUrl, ConfigValue, DeploySpec, Life, ModelStatus,
-    Relation, RelationEndpoint, Status, Unit,
+    Relation, RelationEndpoint, RemoteApplication, Status, Unit,
 };
 use super::rpc::{Failure, Rpc};
 use super::wire;
@@ -734,11 +734,23 @@ fn model_status(status: wire::FullStatus) -> ModelStatus {
                 .collect(),
         })
         .collect();
+    let remote_applications = status
+        .remote_applications
+        .into_iter()
+        .map(|(name, remote)| {
+            let remote = RemoteApplication {
+                name: name.clone(),
+                offer_url: remote.offer_url,
+            };
+            (name, remote)
+        })
+        .collect();
     ModelStatus {
         name: model.name,
         model_type: model.model_type,
         applications,
         relations,
+        remote_applications,
     }
 }
 

@@ -17,6 +17,17 @@ pub struct ModelStatus {
     pub applications: BTreeMap<String, Application>,
     /// Every relation of the model.
     pub relations: Vec<Relation>,
+    /// Applications of other models consumed through offers, by their name in this model.
+    pub remote_applications: BTreeMap<String, RemoteApplication>,
+}
+
+/// An application of another model, consumed here through an offer (`juju consume`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RemoteApplication {
+    /// Its name in this model.
+    pub name: String,
+    /// The offer, `[controller:]owner/model.offer`.
+    pub offer_url: String,
 }
 
 /// Lifecycle of a Juju entity. Juju omits `life` for alive entities.

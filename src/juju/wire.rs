@@ -265,6 +265,22 @@ pub struct FullStatus {
     /// Every relation.
     #[serde(default, deserialize_with = "null_as_default")]
     pub relations: Vec<RelationStatus>,
+    /// Applications of other models consumed here through offers (`juju consume`), by the name
+    /// they go by in this model: the far end of a cross-model relation.
+    #[serde(
+        rename = "remote-applications",
+        default,
+        deserialize_with = "null_as_default"
+    )]
+    pub remote_applications: BTreeMap<String, RemoteApplicationStatus>,
+}
+
+/// `RemoteApplicationStatus` (only what the client reads).
+#[derive(Deserialize, Debug, Default)]
+pub struct RemoteApplicationStatus {
+    /// The offer it was consumed from, `[controller:]owner/model.offer`.
+    #[serde(rename = "offer-url", default, deserialize_with = "null_as_default")]
+    pub offer_url: String,
 }
 
 /// `ModelStatusInfo`.
@@ -951,6 +967,27 @@ mod tests {
         assert_eq!(app.charm_rev, None);
         assert_eq!(app.scale, Some(1));
         assert!(status.relations.is_empty());
+        assert!(status.remote_applications.is_empty());
+    }
+
+    #[test]
+    fn a_consumed_offer_decodes_with_its_url() {
+        let raw = json!({
+            "remote-applications": {
+                "prometheus": {
+                    "offer-url": "cos:admin/cos.prometheus", "offer-name": "prometheus",
+                    "endpoints": [{"name": "receive-remote-write", "role": "provider",
+                                   "interface": "prometheus_remote_write", "limit": 0}],
+                    "life": "", "relations": {"receive-remote-write": ["opentelemetry-collector"]},
+                    "status": {"status": "active", "info": "", "data": null}
+                }
+            }
+        });
+        let status: FullStatus = serde_json::from_value(raw).expect("decodes");
+        assert_eq!(
+            status.remote_applications["prometheus"].offer_url,
+            "cos:admin/cos.prometheus"
+        );
     }
 
     #[test]

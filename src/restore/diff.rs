@@ -39,6 +39,14 @@ pub fn diff(target: &Backup, current: &Backup, keep: &BTreeSet<String>) -> Vec<S
             steps.push(deploy(then));
         }
     }
+    for (name, remote) in &target.remote_applications {
+        if !current.remote_applications.contains_key(name) {
+            steps.push(Step::Consume {
+                name: name.clone(),
+                offer_url: remote.offer_url.clone(),
+            });
+        }
+    }
     steps.extend(relations(target, current, keep));
     steps
 }
@@ -129,13 +137,23 @@ fn changes(then: &Application, now: &Application) -> Vec<Step> {
     steps
 }
 
-/// Relations to add and to remove. A relation with an end in `keep` is left as it is.
+/// Relations to add and to remove. A relation with an end in `keep`, or in an offer consumed
+/// since the backup (an integration with another model made later, COS's say), is left as it is:
+/// restore puts this model back, not its ties to models it does not own.
 fn relations(target: &Backup, current: &Backup, keep: &BTreeSet<String>) -> Vec<Step> {
+    let later_offer = |application: &str| {
+        current.remote_applications.contains_key(application)
+            && !target.remote_applications.contains_key(application)
+    };
     let between = |b: &Backup| -> BTreeSet<Relation> {
         b.relations
             .iter()
             .filter(|r| !r.is_peer())
-            .filter(|r| r.endpoints().iter().all(|e| !keep.contains(&e.application)))
+            .filter(|r| {
+                r.endpoints()
+                    .iter()
+                    .all(|e| !keep.contains(&e.application) && !later_offer(&e.application))
+            })
             .cloned()
             .collect()
     };
@@ -330,6 +348,41 @@ mod tests {
             [
                 "juju remove-application dex-auth",
                 "juju deploy dex-auth --channel 2.39/stable --revision 500 --base ubuntu@22.04",
+            ]
+        );
+    }
+
+    #[test]
+    fn an_offer_the_backup_reached_is_consumed_again_and_later_ones_are_left_alone() {
+        let apps = || vec![app("kfp-api", "kfp-api", "2.5/stable", 1000)];
+        let remote = |name: &str, url: &str| {
+            (
+                name.to_string(),
+                crate::juju::RemoteApplication {
+                    name: name.into(),
+                    offer_url: url.into(),
+                },
+            )
+        };
+        let mut target = backup(
+            apps(),
+            vec![relation(
+                "kfp-api:metrics-endpoint prometheus:metrics-endpoint",
+            )],
+        );
+        target
+            .remote_applications
+            .extend([remote("prometheus", "cos:admin/cos.prometheus")]);
+        let mut current = backup(apps(), vec![relation("kfp-api:logging loki:logging")]);
+        current
+            .remote_applications
+            .extend([remote("loki", "cos:admin/cos.loki")]);
+
+        assert_eq!(
+            shown(&diff(&target, &current, &keep_nothing())),
+            [
+                "juju consume cos:admin/cos.prometheus prometheus",
+                "juju integrate kfp-api:metrics-endpoint prometheus:metrics-endpoint",
             ]
         );
     }

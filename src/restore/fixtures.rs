@@ -48,5 +48,6 @@ pub fn backup(applications: Vec<Application>, relations: Vec<Relation>) -> Backu
             .map(|a| (a.name.clone(), a))
             .collect::<BTreeMap<_, _>>(),
         relations,
+        remote_applications: BTreeMap::new(),
     }
 }

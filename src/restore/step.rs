@@ -26,11 +26,13 @@ pub enum StepKind {
     Relate,
     /// `juju remove-relation`.
     Unrelate,
+    /// `juju consume`.
+    Consume,
 }
 
 impl StepKind {
     /// Every kind, so the order file can be checked to place each.
-    pub const ALL: [StepKind; 8] = [
+    pub const ALL: [StepKind; 9] = [
         StepKind::Remove,
         StepKind::Deploy,
         StepKind::Refresh,
@@ -39,6 +41,7 @@ impl StepKind {
         StepKind::Scale,
         StepKind::Relate,
         StepKind::Unrelate,
+        StepKind::Consume,
     ];
 
     /// The name the order file uses.
@@ -52,6 +55,7 @@ impl StepKind {
             StepKind::Scale => "scale",
             StepKind::Relate => "relate",
             StepKind::Unrelate => "unrelate",
+            StepKind::Consume => "consume",
         }
     }
 
@@ -154,6 +158,13 @@ pub enum Step {
         /// The charms at its two ends.
         charms: Vec<String>,
     },
+    /// An offer of another model the backup's relations reach, no longer consumed here.
+    Consume {
+        /// Its name in this model.
+        name: String,
+        /// The offer URL.
+        offer_url: String,
+    },
     /// A difference restore cannot close by itself, and why.
     Unrestorable {
         /// Application.
@@ -175,6 +186,7 @@ impl Step {
             Step::Scale { .. } => StepKind::Scale,
             Step::Relate { .. } => StepKind::Relate,
             Step::Unrelate { .. } => StepKind::Unrelate,
+            Step::Consume { .. } => StepKind::Consume,
             Step::Unrestorable { .. } => return None,
         })
     }
@@ -191,7 +203,7 @@ impl Step {
             Step::Relate { charms, .. } | Step::Unrelate { charms, .. } => {
                 charms.iter().map(String::as_str).collect()
             }
-            Step::Unrestorable { .. } => Vec::new(),
+            Step::Consume { .. } | Step::Unrestorable { .. } => Vec::new(),
         }
     }
 }
@@ -272,6 +284,7 @@ impl fmt::Display for Step {
             } => write!(f, "juju scale-application {application} {scale}"),
             Step::Relate { relation, .. } => write!(f, "juju integrate {relation}"),
             Step::Unrelate { relation, .. } => write!(f, "juju remove-relation {relation}"),
+            Step::Consume { name, offer_url } => write!(f, "juju consume {offer_url} {name}"),
             Step::Unrestorable {
                 application,
                 reason,

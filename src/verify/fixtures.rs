@@ -282,6 +282,7 @@ fn migrated_status(plan: &Plan) -> ModelStatus {
         model_type: s("caas"),
         applications,
         relations,
+        ..ModelStatus::default()
     }
 }
 
