@@ -97,6 +97,11 @@ fn every_param_has_the_binarys_type_default_and_constraints() {
                         "{what}: no maximum is handled"
                     );
                 }
+                ParamKind::Text { default } => {
+                    assert_eq!(yaml["type"], Value::from("string"), "{what}");
+                    assert_eq!(yaml["default"], Value::from(default), "{what}");
+                    assert!(yaml.get("enum").is_none(), "{what}: any text is handled");
+                }
                 ParamKind::Enum { default, values } => {
                     assert_eq!(yaml["type"], Value::from("string"), "{what}");
                     assert_eq!(yaml["default"], Value::from(default), "{what}");

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use ckf_migrator::backup;
 use ckf_sim::Twin;
+use common::Dispatch;
 use common::twin::{Twinned, start};
 
 /// Every CLI run in these tests is bounded by this.
@@ -134,7 +135,61 @@ async fn after_a_migration_the_plan_goes_back_to_the_backup_in_a_safe_order_and_
         "restore --dry-run changes nothing in Juju"
     );
     assert_eq!(t.kube_writes(), kube_writes, "nor in Kubernetes");
+
+    // The charm's action plans the same, in its results.
+    let action = t
+        .unit(
+            Dispatch::action("restore")
+                .param("backup", "")
+                .param("dry-run", true),
+        )
+        .run()
+        .await;
+    action.assert_succeeded();
+    assert_eq!(action.result("result"), Some("planned"));
+    assert_eq!(action.result("backup"), Some(written.as_str()));
+    let from_action: Vec<String> = action
+        .result("commands")
+        .expect("commands")
+        .lines()
+        .map(str::to_string)
+        .collect();
+    assert_eq!(from_action, lines, "the action and the CLI plan alike");
+    assert_eq!(
+        t.juju_writes(),
+        juju_writes,
+        "the action changes nothing either"
+    );
+    assert_eq!(t.kube_writes(), kube_writes);
     t.assert_schema_clean();
+}
+
+#[tokio::test]
+async fn the_action_names_the_backups_there_are_when_the_one_asked_for_is_missing() {
+    let t = start(Twin::ckf_1_11()).await;
+    let session = t.session().await;
+    let status = session.juju.full_status().await.expect("status");
+    let name = backup::write(&session, &status, 4)
+        .await
+        .expect("backup written");
+
+    let run = t
+        .unit(
+            Dispatch::action("restore")
+                .param("backup", "ckf-migrator-backup-20000101-000000")
+                .param("dry-run", true),
+        )
+        .run()
+        .await;
+
+    assert!(!run.succeeded());
+    assert_eq!(run.result("result"), Some("failed"));
+    let error = run.result("error").unwrap_or_default();
+    assert!(
+        error.contains("no backup ConfigMap ckf-migrator-backup-20000101-000000")
+            && error.contains(&name),
+        "{error}"
+    );
 }
 
 #[tokio::test]

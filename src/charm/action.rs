@@ -24,9 +24,12 @@ use tokio::sync::mpsc;
 use super::context::JujuContext;
 use super::credentials::{self, CharmCredentials};
 use super::hooktools::{HookTools, Runner, WorkloadStatus};
-use super::params::{self, MIGRATE_TO_AMBIENT, MigrateParams, VERIFY, VerifyParams};
+use super::params::{
+    self, MIGRATE_TO_AMBIENT, MigrateParams, RESTORE, RestoreParams, VERIFY, VerifyParams,
+};
 use super::results::ActionResults;
 use super::status;
+use crate::restore::{self, PlanError, RestorePlan};
 use crate::session::{OpenError, Session, Target};
 use crate::{juju, migrate, verify};
 
@@ -35,6 +38,9 @@ pub const ENGINE_GRACE: Duration = Duration::from_secs(5 * 60);
 
 /// Verify has no deadline parameter; this bounds it.
 pub const VERIFY_TIMEOUT: Duration = Duration::from_secs(30 * 60);
+
+/// Planning a restore reads the backup, FullStatus and each application's config; this bounds it.
+pub const RESTORE_PLAN_TIMEOUT: Duration = Duration::from_secs(10 * 60);
 
 /// How long the final progress lines may take to reach `action-log` once the engine is done.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -61,6 +67,16 @@ pub trait Engine {
         target: Target,
         options: verify::Options,
     ) -> impl Future<Output = Result<verify::Report, OpenError>>;
+
+    /// Opens a session and plans the restore of `backup` (the newest when `None`). Read-only.
+    ///
+    /// # Errors
+    /// The session could not be opened; the inner result is the planning's.
+    fn restore_plan(
+        &self,
+        target: Target,
+        backup: Option<String>,
+    ) -> impl Future<Output = Result<Result<RestorePlan, PlanError>, OpenError>>;
 }
 
 /// The real engine. `interrupt` is the signal handlers' request to stop (SIGTERM: the pod is
@@ -94,6 +110,17 @@ impl Engine for LiveEngine {
         let report = verify::run(&session, &options).await;
         session.juju.close().await;
         Ok(report)
+    }
+
+    async fn restore_plan(
+        &self,
+        target: Target,
+        backup: Option<String>,
+    ) -> Result<Result<RestorePlan, PlanError>, OpenError> {
+        let session = Session::open(&target).await?;
+        let planned = restore::plan_for(&session, backup.as_deref()).await;
+        session.juju.close().await;
+        Ok(planned)
     }
 }
 
@@ -185,6 +212,10 @@ async fn perform<R: Runner, E: Engine>(
         VERIFY => {
             let params = VerifyParams::from_params(&params);
             run_verify(ctx, tools, engine, &loaded, target, &params).await;
+        }
+        RESTORE => {
+            let params = RestoreParams::from_params(&params);
+            run_restore(ctx, tools, engine, &loaded, target, params).await;
         }
         other => {
             fail(
@@ -362,6 +393,55 @@ async fn run_verify<R: Runner, E: Engine>(
     }
 }
 
+/// `restore`: plans only, in this version; without dry-run it says so and changes nothing.
+async fn run_restore<R: Runner, E: Engine>(
+    ctx: &JujuContext,
+    tools: &HookTools<R>,
+    engine: &E,
+    loaded: &CharmCredentials,
+    target: Target,
+    params: RestoreParams,
+) {
+    if !params.dry_run {
+        fail(
+            tools,
+            &format!(
+                "this version of restore only plans: run `juju run {} restore dry-run=true` for the commands that put the model back to its backup, and run them in order, each phase once `juju status` has settled",
+                ctx.unit_name
+            ),
+        )
+        .await;
+        return;
+    }
+    let outcome = tokio::time::timeout(
+        RESTORE_PLAN_TIMEOUT,
+        engine.restore_plan(target, params.backup),
+    )
+    .await;
+    match outcome {
+        Err(_) => {
+            fail(
+                tools,
+                &format!(
+                    "restore did not finish planning within {} minutes: check the controller and the cluster's API server and re-run it",
+                    RESTORE_PLAN_TIMEOUT.as_secs() / 60
+                ),
+            )
+            .await;
+        }
+        Ok(Err(open)) => session_failed(tools, &open, loaded).await,
+        Ok(Ok(Err(e))) => fail(tools, &e.to_string()).await,
+        Ok(Ok(Ok(planned))) => {
+            tracing::info!(
+                "restore dry-run: {} steps planned from {}",
+                planned.phases.iter().map(|p| p.steps.len()).sum::<usize>(),
+                planned.backup
+            );
+            set_results(tools, planned.results()).await;
+        }
+    }
+}
+
 /// The session could not be opened: say which side and what to fix.
 async fn session_failed<R: Runner>(
     tools: &HookTools<R>,
@@ -520,6 +600,14 @@ mod tests {
             _options: verify::Options,
         ) -> Result<verify::Report, OpenError> {
             Ok(self.verify.clone().expect("scripted verify report"))
+        }
+
+        async fn restore_plan(
+            &self,
+            _target: Target,
+            _backup: Option<String>,
+        ) -> Result<Result<RestorePlan, PlanError>, OpenError> {
+            panic!("no test plans a restore through the scripted engine")
         }
     }
 
@@ -840,5 +928,26 @@ mod tests {
                 .message
                 .starts_with("ready; verify passed at ")
         );
+    }
+
+    #[tokio::test]
+    async fn restore_without_dry_run_refuses_before_connecting() {
+        // The scripted engine panics if asked to plan: the refusal must come first.
+        let state = act(
+            RESTORE,
+            json!({"backup": "", "dry-run": false}),
+            &Scripted::default(),
+        )
+        .await;
+
+        let action = state.action.as_ref().expect("action");
+        assert!(action.failed);
+        let failure = action.failure.as_deref().unwrap_or_default();
+        assert!(
+            failure.contains("only plans")
+                && failure.contains("juju run ckf-migrator/0 restore dry-run=true"),
+            "{failure}"
+        );
+        assert_eq!(action.result("result"), Some("failed"));
     }
 }

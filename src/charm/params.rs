@@ -31,6 +31,11 @@ pub enum ParamKind {
         /// `minimum` (inclusive).
         minimum: i64,
     },
+    /// `type: string`, any text.
+    Text {
+        /// `default`.
+        default: &'static str,
+    },
     /// `type: string` with an `enum`.
     Enum {
         /// `default`.
@@ -62,6 +67,8 @@ pub struct ActionSpec {
 pub const MIGRATE_TO_AMBIENT: &str = "migrate-to-ambient";
 /// `verify`.
 pub const VERIFY: &str = "verify";
+/// `restore`.
+pub const RESTORE: &str = "restore";
 
 /// Every `platform` value, spelled as in `actions.yaml` (and as [`Platform::as_str`]).
 pub const PLATFORMS: &[&str] = &[
@@ -114,6 +121,19 @@ pub const ACTIONS: &[ActionSpec] = &[
             name: "http",
             kind: ParamKind::Boolean { default: true },
         }],
+    },
+    ActionSpec {
+        name: RESTORE,
+        params: &[
+            ParamSpec {
+                name: "backup",
+                kind: ParamKind::Text { default: "" },
+            },
+            ParamSpec {
+                name: "dry-run",
+                kind: ParamKind::Boolean { default: false },
+            },
+        ],
     },
 ];
 
@@ -285,7 +305,9 @@ impl ParamSpec {
         match self.kind {
             ParamKind::Boolean { default } => ParamValue::Bool(default),
             ParamKind::Integer { default, .. } => ParamValue::Integer(default),
-            ParamKind::Enum { default, .. } => ParamValue::String(default.to_string()),
+            ParamKind::Text { default } | ParamKind::Enum { default, .. } => {
+                ParamValue::String(default.to_string())
+            }
         }
     }
 
@@ -326,6 +348,15 @@ impl ParamSpec {
                 }
                 Ok(ParamValue::Integer(n))
             }
+            ParamKind::Text { .. } => value
+                .as_str()
+                .map(|s| ParamValue::String(s.to_string()))
+                .ok_or_else(|| ParamError::WrongType {
+                    param: self.name,
+                    expected: "a string",
+                    got: json_kind(value),
+                    example: "NAME".to_string(),
+                }),
             ParamKind::Enum { default, values } => {
                 let s = value.as_str().ok_or_else(|| ParamError::WrongType {
                     param: self.name,
@@ -389,6 +420,27 @@ pub const MAX_TIMEOUT_MINUTES: u64 = 366 * 24 * 60;
 /// A deadline in minutes as a duration, capped at [`MAX_TIMEOUT_MINUTES`].
 pub fn timeout_from_minutes(minutes: u64) -> Duration {
     Duration::from_secs(minutes.min(MAX_TIMEOUT_MINUTES) * 60)
+}
+
+/// `restore`'s parameters, typed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RestoreParams {
+    /// `backup`: the ConfigMap to restore; `None` (left empty) for the newest.
+    pub backup: Option<String>,
+    /// `dry-run`.
+    pub dry_run: bool,
+}
+
+impl RestoreParams {
+    /// Reads validated parameters of `restore`.
+    pub fn from_params(params: &Params) -> Self {
+        debug_assert_eq!(params.action().name, RESTORE);
+        let backup = params.string("backup").trim();
+        Self {
+            backup: (!backup.is_empty()).then(|| backup.to_string()),
+            dry_run: params.bool("dry-run"),
+        }
+    }
 }
 
 /// `migrate-to-ambient`'s parameters, typed.

@@ -1,17 +1,20 @@
 //! restore: the way back. A backup is a desired state; restore makes the model equal to it.
 //!
-//! This part is pure: [`plan`] takes the backup, the live model read the way a backup is taken,
-//! and the order file (`plans/restore-sidecar.yaml`, [`Order`]), and returns the steps in their
-//! phases, each printable as the command a person would type. It is what `restore --dry-run`
-//! shows, and the list an operator can follow by hand; the engine that applies and awaits each
-//! phase, as migrate-to-ambient does, builds on it.
+//! [`plan`] is pure: it takes the backup, the live model read the way a backup is taken, and the
+//! order file (`plans/restore-sidecar.yaml`, [`Order`]), and returns the steps in their phases,
+//! each printable as the command a person would type. [`plan_for`] reads both sides from a
+//! session and calls it. That is what `restore` with dry-run shows, and the list an operator can
+//! follow by hand; the engine that applies and awaits each phase, as migrate-to-ambient does,
+//! is still to be built on it.
 //!
 //! - `diff`: what differs, as unordered [`Step`]s;
 //! - `order`: the order file and the placing of steps in phases;
 //! - `step`: a step and its command. Config values are never printed: a backed-up value may be
-//!   a password a user set.
+//!   a password a user set;
+//! - `live`: the reading, against a session.
 
 mod diff;
+mod live;
 mod order;
 mod step;
 
@@ -19,6 +22,7 @@ mod step;
 mod fixtures;
 
 pub use diff::diff;
+pub use live::{OWN_CHARM, PlanError, plan_for};
 pub use order::{BUILTIN, InvalidOrder, Order, OrderPhase, Take};
 pub use step::{Deployment, Step, StepKind};
 
@@ -54,13 +58,33 @@ impl RestorePlan {
         self.phases.is_empty() && self.unrestorable.is_empty()
     }
 
-    /// Every step as its command, in order; what restore cannot do as `# app: why` lines first.
+    /// Every step as its command, in order, each phase headed by a `# name: title` line; what
+    /// restore cannot do, as `# app: why` lines, first.
     pub fn commands(&self) -> Vec<String> {
-        self.unrestorable
-            .iter()
-            .chain(self.phases.iter().flat_map(|p| &p.steps))
-            .map(ToString::to_string)
-            .collect()
+        let mut lines: Vec<String> = self.unrestorable.iter().map(ToString::to_string).collect();
+        for phase in &self.phases {
+            lines.push(format!("# {}: {}", phase.name, phase.title));
+            lines.extend(phase.steps.iter().map(ToString::to_string));
+        }
+        lines
+    }
+
+    /// The result keys both front ends show: `result` (`planned`, or `already-restored` when
+    /// the model equals the backup), `backup`, and `commands` when there is anything to do.
+    pub fn results(&self) -> Vec<(String, String)> {
+        let result = if self.is_empty() {
+            "already-restored"
+        } else {
+            "planned"
+        };
+        let mut pairs = vec![
+            ("result".to_string(), result.to_string()),
+            ("backup".to_string(), self.backup.clone()),
+        ];
+        if !self.is_empty() {
+            pairs.push(("commands".to_string(), self.commands().join("\n")));
+        }
+        pairs
     }
 }
 
