@@ -386,6 +386,12 @@ async fn no_juju_client_files_name_the_flags_or_juju_data() {
         "{}",
         ran.stderr
     );
+    assert!(
+        ran.stderr
+            .contains("or pass --controller, --model-uuid, --ca-cert, --username, --password-file"),
+        "the flags that would do instead are named:\n{}",
+        ran.stderr
+    );
 }
 
 #[tokio::test]

@@ -283,14 +283,17 @@ impl JujuData {
     /// `controllers.yaml`.
     ///
     /// # Errors
-    /// Missing, unreadable or malformed.
-    pub fn controllers(&self) -> Result<Controllers, Error> {
+    /// Missing, unreadable or malformed; `needed` names the flags that would have made the
+    /// file unnecessary, for the fix.
+    pub fn controllers(&self, needed: &str) -> Result<Controllers, Error> {
         let file = self.shown("controllers.yaml");
         match self.read("controllers.yaml", &file)? {
             Some(text) => Controllers::parse(&text, file),
             None => Err(Error::Missing {
                 file,
-                fix: "no Juju controller is known here: run `juju bootstrap` or `juju register`, set JUJU_DATA to the directory `juju` uses, or pass --controller HOST:PORT and the other connection flags".into(),
+                fix: format!(
+                    "no Juju controller is known here: run `juju bootstrap` or `juju register`, set JUJU_DATA to the directory `juju` uses, or pass {needed}"
+                ),
             }),
         }
     }

@@ -519,8 +519,9 @@ pub fn target(connection: &ConnectionArgs, env: &[(String, String)]) -> anyhow::
     let mut model_name = model_label.clone();
     let mut model_note = String::new();
     if !missing.is_empty() {
-        let data = JujuData::locate(env, &missing.join(", "))?;
-        let controllers = data.controllers()?;
+        let needed = missing.join(", ");
+        let data = JujuData::locate(env, &needed)?;
+        let controllers = data.controllers(&needed)?;
         let named = chosen_controller(
             controller_names.first().map(String::as_str),
             model_controller,
@@ -578,7 +579,7 @@ pub fn target(connection: &ConnectionArgs, env: &[(String, String)]) -> anyhow::
         }
     }
 
-    // Every gap is filled or reported above; these are the invariants that makes true.
+    // Each value missing above was filled from the files or returned as an error.
     let (Some(model_uuid), Some(username), Some(password), Some(ca_cert_pem)) =
         (model_uuid, username, password, ca_cert_pem)
     else {
