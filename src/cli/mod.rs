@@ -8,6 +8,7 @@
 
 #[cfg(feature = "demo")]
 pub mod demo;
+pub mod juju_data;
 pub mod progress;
 mod restore;
 
@@ -26,6 +27,7 @@ use tracing_subscriber::util::SubscriberInitExt;
 use crate::plan::Platform;
 use crate::session::{Session, Target};
 use crate::{cluster, juju, migrate, verify};
+use juju_data::{JujuData, Named};
 
 /// Migrates Charmed Kubeflow 1.11 from Istio sidecars to Istio Ambient Mesh, and proves it.
 ///
@@ -60,30 +62,52 @@ pub enum Command {
 }
 
 /// Where to work: the Juju controller and model, and the cluster.
-#[derive(Debug, Clone, Args)]
+///
+/// Without flags, the CLI connects as `juju` would: to the current controller and model of the
+/// Juju client's data directory (`JUJU_DATA`, else `$XDG_DATA_HOME/juju`, else
+/// `~/.local/share/juju`; see [`juju_data`]), with the account `juju` uses there. Each flag
+/// replaces what that directory would give, field by field; when every value is given by a flag
+/// (or its variable), the directory is not read at all.
+///
+/// The model: `-m [CONTROLLER:]MODEL` as `juju` takes it (also `JUJU_MODEL`), else the
+/// controller's current model, as `juju status` picks it. That is what a CKF operator expects
+/// from a tool they run beside `juju`: the model their `juju` commands act on, which after
+/// `juju add-model kubeflow` is `kubeflow`, and the run says which one it found. A wrong pick
+/// changes nothing: preflight refuses a model that is not CKF 1.11. `kubeflow` is the default
+/// only when the model UUID is given (`--model-uuid`) and `-m` is not, as before the Juju client's
+/// files were read.
+#[derive(Debug, Clone, Default, Args)]
 pub struct ConnectionArgs {
-    /// Juju controller API address, HOST:PORT; repeat or separate with commas. Default: the
-    /// space-separated JUJU_API_ADDRESSES (`juju show-controller` lists them under api-endpoints).
-    #[arg(long = "controller", value_name = "HOST:PORT")]
+    /// The Juju controller: a name from `juju controllers`, or its API address HOST:PORT
+    /// (repeat, or separate with commas). Default: the controller of -m, then JUJU_CONTROLLER,
+    /// then the current controller; its addresses are its api-endpoints, unless addresses are
+    /// given here or in the space-separated JUJU_API_ADDRESSES.
+    #[arg(short = 'c', long = "controller", value_name = "NAME|HOST:PORT")]
     pub controllers: Vec<String>,
 
-    /// The model's UUID (`juju show-model kubeflow` shows it as model-uuid).
+    /// The model, as juju takes it: [CONTROLLER:]MODEL, where MODEL is a name (qualified with
+    /// the user who logs in unless written OWNER/NAME) or a model UUID. Its name is also its
+    /// Kubernetes namespace. Default: JUJU_MODEL, then the controller's current model.
+    #[arg(short = 'm', long, value_name = "[CONTROLLER:]MODEL")]
+    pub model: Option<String>,
+
+    /// The model's UUID (`juju show-model kubeflow` shows it as model-uuid). Default: the UUID
+    /// the Juju client's models.yaml records for the model.
     #[arg(long, env = "JUJU_MODEL_UUID", value_name = "UUID")]
     pub model_uuid: Option<String>,
 
-    /// The model's name, which is also its Kubernetes namespace.
-    #[arg(long, default_value = "kubeflow", value_name = "NAME")]
-    pub model: String,
-
     /// The controller's CA certificate, PEM (`juju show-controller` shows it as ca-cert).
+    /// Default: the controller's ca-cert in the Juju client's controllers.yaml.
     #[arg(long, value_name = "FILE")]
     pub ca_cert: Option<PathBuf>,
 
-    /// The Juju user to log in as; it needs admin access to the model.
+    /// The Juju user to log in as; it needs admin access to the model. Default: the user of the
+    /// Juju client's account on the controller (accounts.yaml).
     #[arg(long, value_name = "USER")]
     pub username: Option<String>,
 
-    /// A file holding the user's password (one line). Default: the JUJU_PASSWORD variable.
+    /// A file holding the user's password (one line). Default: the JUJU_PASSWORD variable, then
+    /// the password the Juju client's accounts.yaml keeps for that user, if any.
     /// There is no --password flag: command lines are visible to every user of the machine.
     #[arg(long, value_name = "FILE")]
     pub password_file: Option<PathBuf>,
@@ -301,7 +325,7 @@ async fn migrate_to_ambient(
     engine: &EngineArgs,
     dry_run: bool,
 ) -> anyhow::Result<ExitCode> {
-    let target = target(connection, &std::env::vars().collect::<Vec<_>>())?;
+    let resolved = target(connection, &std::env::vars().collect::<Vec<_>>())?;
     let mut options = migrate_options(engine, dry_run);
     options.interrupt = migrate::signals::install(|name| {
         // Through the progress display's writer, so a live status line is not torn.
@@ -311,10 +335,11 @@ async fn migrate_to_ambient(
             migrate::interrupt::IN_FLIGHT_GRACE.as_secs()
         );
     });
-    let session = open(&target).await?;
+    let session = open(&resolved).await?;
     let (events, rx) = migrate::Events::channel();
     let display = progress::Display::for_stderr(Instant::now());
     let progress = tokio::spawn(progress::show(rx, display));
+    events.note(&resolved.description);
     let report = migrate::run(&session, &options, &events).await;
     session.juju.close().await;
     drop(events);
@@ -358,8 +383,9 @@ pub mod exit_code {
 }
 
 async fn run_verify(args: &VerifyArgs) -> anyhow::Result<bool> {
-    let target = target(&args.connection, &std::env::vars().collect::<Vec<_>>())?;
-    let session = open(&target).await?;
+    let resolved = target(&args.connection, &std::env::vars().collect::<Vec<_>>())?;
+    let session = open(&resolved).await?;
+    eprintln!("{}", resolved.description);
     let report = verify::run(
         &session,
         &verify::Options {
@@ -373,16 +399,21 @@ async fn run_verify(args: &VerifyArgs) -> anyhow::Result<bool> {
     Ok(!report.failed())
 }
 
-async fn open(target: &Target) -> anyhow::Result<Session> {
+async fn open(resolved: &Resolved) -> anyhow::Result<Session> {
+    let target = &resolved.target;
     Session::open(target).await.map_err(|e| match e {
         crate::session::OpenError::Juju(e) if e.is_unauthorized() => anyhow::anyhow!(
-            "cannot log in to Juju as {}: {e}; check --username and the password, and that the user is a model admin (`juju grant {} admin {}`)",
+            "cannot log in to Juju as {}: {e}; check the user ({}) and the password ({}), and that the user is a model admin (`juju grant {} admin {}`)",
             target.juju.username,
+            resolved.user_from,
+            resolved.password_from,
             target.juju.username,
             target.model_name
         ),
         crate::session::OpenError::Juju(e) => anyhow::anyhow!(
-            "cannot log in to Juju: {e}; check --controller and --ca-cert (`juju show-controller` shows api-endpoints and ca-cert)"
+            "cannot log in to Juju: {e}; check the controller's addresses ({}) and CA ({}) (`juju show-controller` shows api-endpoints and ca-cert)",
+            resolved.addresses_from,
+            resolved.ca_from
         ),
         crate::session::OpenError::Cluster(e) => {
             anyhow::anyhow!("cannot reach the Kubernetes API: {e}; check --kubeconfig")
@@ -390,84 +421,270 @@ async fn open(target: &Target) -> anyhow::Result<Session> {
     })
 }
 
-/// Builds the target from flags and the environment (`env` is passed in so tests need not touch
-/// the process environment).
+/// Where the CLI works, and where each part of it came from, for messages.
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    /// The controller, model and cluster.
+    pub target: Target,
+    /// One line for the operator: which model on which controller, as whom.
+    pub description: String,
+    /// Where the addresses came from (`--controller`, or a file and key).
+    pub addresses_from: String,
+    /// Where the CA came from.
+    pub ca_from: String,
+    /// Where the user name came from.
+    pub user_from: String,
+    /// Where the password came from (never the password).
+    pub password_from: String,
+}
+
+/// Builds the target from flags, the environment and, for what they leave out, the Juju
+/// client's files ([`ConnectionArgs`] says which wins; `env` is passed in so tests need not
+/// touch the process environment).
 ///
 /// # Errors
-/// A required value is missing or a file cannot be read; the message says which flag to pass.
-pub fn target(connection: &ConnectionArgs, env: &[(String, String)]) -> anyhow::Result<Target> {
+/// A required value is missing, a file cannot be read, or the Juju client's files do not hold
+/// it; the message names the flag to pass or the file and key read, and the fix.
+pub fn target(connection: &ConnectionArgs, env: &[(String, String)]) -> anyhow::Result<Resolved> {
     let var = |name: &str| {
         env.iter()
             .find(|(k, v)| k == name && !v.is_empty())
             .map(|(_, v)| v.clone())
     };
-    let mut addresses: Vec<String> = connection
-        .controllers
-        .iter()
-        .flat_map(|c| split_addresses(c))
-        .collect();
+
+    // `--controller` takes a name or addresses: a controller name cannot hold `:`, which
+    // `juju -m CONTROLLER:MODEL` splits on (`cmd/modelcmd/modelcommand.go` `SplitModelName`),
+    // and an address always does (HOST:PORT).
+    let mut addresses = Vec::new();
+    let mut controller_names: Vec<String> = Vec::new();
+    for value in &connection.controllers {
+        if value.contains(':') {
+            addresses.extend(split_addresses(value));
+        } else if !value.trim().is_empty() && !controller_names.contains(&value.trim().into()) {
+            controller_names.push(value.trim().to_string());
+        }
+    }
+    if let [a, b, ..] = controller_names.as_slice() {
+        bail!("--controller names two controllers, `{a}` and `{b}`: name one");
+    }
+    let mut addresses_from = "--controller".to_string();
     if addresses.is_empty() {
         addresses = var("JUJU_API_ADDRESSES")
             .map(|a| split_addresses(&a))
             .unwrap_or_default();
+        addresses_from = "JUJU_API_ADDRESSES".into();
     }
-    if addresses.is_empty() {
-        bail!(
-            "no Juju controller address: pass --controller HOST:PORT or set JUJU_API_ADDRESSES (`juju show-controller` lists api-endpoints)"
-        );
-    }
-    let Some(model_uuid) = connection.model_uuid.clone().filter(|u| !u.is_empty()) else {
-        bail!(
-            "no model UUID: pass --model-uuid or set JUJU_MODEL_UUID (`juju show-model {}` shows model-uuid)",
-            connection.model
-        );
+
+    let model_arg = match connection.model.as_deref().filter(|m| !m.is_empty()) {
+        Some(model) => Some(Named::new(model, "-m")),
+        None => var("JUJU_MODEL").map(|m| Named::new(m, "JUJU_MODEL")),
     };
-    let Some(username) = connection.username.clone().filter(|u| !u.is_empty()) else {
-        bail!("no Juju user: pass --username (a user with admin access to the model)");
-    };
-    let password = match &connection.password_file {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("cannot read --password-file {}", path.display()))?;
-            let line = text.lines().next().unwrap_or_default().to_string();
-            if line.is_empty() {
-                bail!("--password-file {} is empty", path.display());
-            }
-            line
-        }
-        None => match var("JUJU_PASSWORD") {
-            Some(password) => password,
-            None => bail!(
-                "no password: pass --password-file FILE or set JUJU_PASSWORD (there is no --password flag: command lines are visible to everyone)"
+    let (model_controller, model_id) = match &model_arg {
+        Some(arg) => match arg.name.split_once(':') {
+            Some((controller, model)) => (
+                Some(Named::new(controller, format!("{} {}", arg.by, arg.name))),
+                Some(model.to_string()).filter(|m| !m.is_empty()),
             ),
+            None => (None, Some(arg.name.clone())),
         },
+        None => (None, None),
     };
-    let Some(ca_path) = &connection.ca_cert else {
-        bail!(
-            "no controller CA: pass --ca-cert FILE (save ca-cert from `juju show-controller` to a file)"
-        );
+
+    let mut model_uuid = connection.model_uuid.clone().filter(|u| !u.is_empty());
+    let mut username = connection.username.clone().filter(|u| !u.is_empty());
+    let mut user_from = "--username".to_string();
+    let (mut password, mut password_from) = match &connection.password_file {
+        Some(path) => (Some(password_file(path)?), "--password-file".to_string()),
+        None => (
+            var("JUJU_PASSWORD").map(juju::Password::new),
+            "JUJU_PASSWORD".to_string(),
+        ),
     };
-    let ca_cert_pem = std::fs::read_to_string(ca_path)
-        .with_context(|| format!("cannot read --ca-cert {}", ca_path.display()))?;
-    if !ca_cert_pem.contains("-----BEGIN CERTIFICATE-----") {
-        bail!("--ca-cert {} is not a PEM certificate", ca_path.display());
+    let mut ca_cert_pem = match &connection.ca_cert {
+        Some(path) => Some(ca_file(path)?),
+        None => None,
+    };
+    let mut ca_from = "--ca-cert".to_string();
+
+    let missing: Vec<&str> = [
+        (addresses.is_empty(), "--controller"),
+        (model_uuid.is_none(), "--model-uuid"),
+        (ca_cert_pem.is_none(), "--ca-cert"),
+        (username.is_none(), "--username"),
+        (password.is_none(), "--password-file"),
+    ]
+    .into_iter()
+    .filter_map(|(absent, flag)| absent.then_some(flag))
+    .collect();
+
+    let mut model_label = model_id
+        .as_deref()
+        .map_or("kubeflow", juju_data::bare_model_name)
+        .to_string();
+    let mut model_name = model_label.clone();
+    let mut model_note = String::new();
+    if !missing.is_empty() {
+        let needed = missing.join(", ");
+        let data = JujuData::locate(env, &needed)?;
+        let controllers = data.controllers(&needed)?;
+        let named = chosen_controller(
+            controller_names.first().map(String::as_str),
+            model_controller,
+            env,
+        )?;
+        let (controller_name, controller) = controllers.select(named.as_ref())?;
+        let key = |key: &str| {
+            format!(
+                "`{}` controller `{controller_name}` `{key}`",
+                controllers.file()
+            )
+        };
+        if addresses.is_empty() {
+            addresses = controllers.endpoints(controller_name, controller)?;
+            addresses_from = key("api-endpoints");
+        }
+        if ca_cert_pem.is_none() {
+            ca_cert_pem = Some(controllers.ca_cert(controller_name, controller)?);
+            ca_from = key("ca-cert");
+        }
+        if username.is_none() || password.is_none() {
+            let accounts = data.accounts()?;
+            let user = match username.take() {
+                Some(user) => user,
+                None => {
+                    user_from = format!(
+                        "`{}` controller `{controller_name}` `user`",
+                        accounts.file()
+                    );
+                    accounts.account(controller_name)?.user.clone()
+                }
+            };
+            if password.is_none() {
+                let jar = data.cookie_jar(controller_name);
+                password = Some(accounts.password(controller_name, &user, jar.as_deref())?);
+                password_from = format!(
+                    "`{}` controller `{controller_name}` `password`",
+                    accounts.file()
+                );
+            }
+            username = Some(user);
+        }
+        if model_uuid.is_none() {
+            let models = data.models(controller_name)?;
+            let user = username.as_deref().unwrap_or_default();
+            let model = models.find(controller_name, model_id.as_deref(), user)?;
+            if model_id.is_none() {
+                model_note = format!(", the current model in `{}`", data.shown("models.yaml"));
+            }
+            model_uuid = Some(model.uuid.clone());
+            model_name = model.name().to_string();
+            model_label = format!("{controller_name}:{}", model.qualified);
+        } else {
+            model_label = format!("{controller_name}:{model_label}");
+        }
+    }
+
+    // Each value missing above was filled from the files or returned as an error.
+    let (Some(model_uuid), Some(username), Some(password), Some(ca_cert_pem)) =
+        (model_uuid, username, password, ca_cert_pem)
+    else {
+        bail!("internal error: a connection value is neither given nor found");
+    };
+    if addresses.is_empty() {
+        bail!("internal error: no controller address is given nor found");
     }
     let cluster = match &connection.kubeconfig {
         Some(path) => cluster::Source::Kubeconfig(path.clone()),
         None => cluster::Source::InCluster,
     };
-    Ok(Target {
-        juju: juju::Credentials {
-            addresses,
-            model_uuid,
-            username,
-            password: juju::Password::new(password),
-            ca_cert_pem,
+    Ok(Resolved {
+        description: format!(
+            "juju: model {model_label} ({model_uuid}{model_note}) at {}, as {username}",
+            addresses.join(", ")
+        ),
+        target: Target {
+            juju: juju::Credentials {
+                addresses,
+                model_uuid,
+                username,
+                password,
+                ca_cert_pem,
+            },
+            cluster,
+            model_name,
+            connect: juju::ConnectOptions::default(),
         },
-        cluster,
-        model_name: connection.model.clone(),
-        connect: juju::ConnectOptions::default(),
+        addresses_from,
+        ca_from,
+        user_from,
+        password_from,
     })
+}
+
+/// The controller `juju` would pick, before `current-controller`: the one `-m CONTROLLER:MODEL`
+/// names, else `-c`, else `JUJU_MODEL`'s or `JUJU_CONTROLLER` (which must agree, as in
+/// `cmd/modelcmd/controller.go` `DetermineCurrentController`). `None`: the current controller.
+fn chosen_controller(
+    flag: Option<&str>,
+    from_model: Option<Named>,
+    env: &[(String, String)],
+) -> Result<Option<Named>, juju_data::Error> {
+    let var = |name: &str| {
+        env.iter()
+            .find(|(k, v)| k == name && !v.is_empty())
+            .map(|(_, v)| v.clone())
+    };
+    let flag = flag.map(|name| Named::new(name, format!("-c/--controller {name}")));
+    if let Some(from_model) = from_model {
+        if let Some(flag) = flag.filter(|f| f.name != from_model.name) {
+            return Err(juju_data::Error::ControllerConflict {
+                first: flag.by,
+                a: flag.name,
+                second: from_model.by,
+                b: from_model.name,
+            });
+        }
+        return Ok(Some(from_model));
+    }
+    if flag.is_some() {
+        return Ok(flag);
+    }
+    let env_model = var("JUJU_MODEL")
+        .and_then(|m| m.split_once(':').map(|(c, _)| c.to_string()))
+        .filter(|c| !c.is_empty())
+        .map(|c| Named::new(c, "JUJU_MODEL"));
+    let env_controller = var("JUJU_CONTROLLER").map(|c| Named::new(c, "JUJU_CONTROLLER"));
+    match (env_model, env_controller) {
+        (Some(m), Some(c)) if m.name != c.name => Err(juju_data::Error::ControllerConflict {
+            first: m.by,
+            a: m.name,
+            second: c.by,
+            b: c.name,
+        }),
+        (Some(m), _) => Ok(Some(m)),
+        (None, c) => Ok(c),
+    }
+}
+
+/// The first line of `--password-file`.
+fn password_file(path: &std::path::Path) -> anyhow::Result<juju::Password> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read --password-file {}", path.display()))?;
+    let line = text.lines().next().unwrap_or_default().to_string();
+    if line.is_empty() {
+        bail!("--password-file {} is empty", path.display());
+    }
+    Ok(juju::Password::new(line))
+}
+
+/// The PEM of `--ca-cert`.
+fn ca_file(path: &std::path::Path) -> anyhow::Result<String> {
+    let pem = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read --ca-cert {}", path.display()))?;
+    if !pem.contains("-----BEGIN CERTIFICATE-----") {
+        bail!("--ca-cert {} is not a PEM certificate", path.display());
+    }
+    Ok(pem)
 }
 
 /// Splits `host:port` addresses separated by commas and/or spaces (the flag takes commas,
@@ -555,6 +772,8 @@ mod tests {
         assert!(parse(&["verify", "--password", "x"]).is_err());
     }
 
+    const PEM: &str = "-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----\n";
+
     #[test]
     fn controllers_may_repeat_or_be_comma_separated() {
         let cli = parse(&[
@@ -575,47 +794,226 @@ mod tests {
         };
         let dir = tempfile::tempdir().expect("tempdir");
         let ca = dir.path().join("ca.pem");
-        std::fs::write(
-            &ca,
-            "-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----\n",
-        )
-        .expect("write");
+        std::fs::write(&ca, PEM).expect("write");
         let mut connection = args.connection.clone();
         connection.ca_cert = Some(ca);
 
-        let target = target(&connection, &[("JUJU_PASSWORD".into(), "pw".into())]).expect("target");
+        let resolved =
+            target(&connection, &[("JUJU_PASSWORD".into(), "pw".into())]).expect("target");
 
         assert_eq!(
-            target.juju.addresses,
+            resolved.target.juju.addresses,
             vec!["127.0.0.1:17070", "127.0.0.2:17070", "127.0.0.3:17070"]
         );
-        assert_eq!(target.juju.password.expose(), "pw");
-        assert_eq!(target.model_name, "kubeflow");
+        assert_eq!(resolved.target.juju.password.expose(), "pw");
+        assert_eq!(resolved.target.model_name, "kubeflow");
         assert!(args.no_http);
     }
 
     #[test]
-    fn addresses_default_to_juju_api_addresses() {
+    fn the_old_model_flag_still_names_the_namespace() {
+        let cli = parse(&["plan", "--model", "ckf"]).expect("valid");
+        let Command::Plan(args) = cli.command else {
+            panic!("wrong command");
+        };
+        let dir = tempfile::tempdir().expect("tempdir");
+        let ca = dir.path().join("ca.pem");
+        std::fs::write(&ca, PEM).expect("write");
         let connection = ConnectionArgs {
-            controllers: vec![],
-            model_uuid: None,
-            model: "kubeflow".into(),
-            ca_cert: None,
-            username: None,
-            password_file: None,
-            kubeconfig: None,
+            controllers: vec!["127.0.0.1:17070".into()],
+            model_uuid: Some("u".into()),
+            ca_cert: Some(ca),
+            username: Some("admin".into()),
+            ..args.connection
         };
 
+        let resolved =
+            target(&connection, &[("JUJU_PASSWORD".into(), "pw".into())]).expect("target");
+
+        assert_eq!(resolved.target.model_name, "ckf");
+    }
+
+    #[test]
+    fn with_every_flag_the_juju_client_files_are_not_read() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let ca = dir.path().join("ca.pem");
+        std::fs::write(&ca, PEM).expect("write");
+        std::fs::write(dir.path().join("controllers.yaml"), "controllers: [").expect("write");
+        let connection = ConnectionArgs {
+            controllers: vec!["127.0.0.1:17070".into()],
+            model_uuid: Some("u".into()),
+            ca_cert: Some(ca),
+            username: Some("admin".into()),
+            ..ConnectionArgs::default()
+        };
+        let env = [
+            ("JUJU_DATA".into(), dir.path().display().to_string()),
+            ("JUJU_PASSWORD".into(), "pw".into()),
+        ];
+
+        let resolved = target(&connection, &env).expect("no file needed");
+
+        assert_eq!(resolved.target.juju.model_uuid, "u");
+        assert_eq!(resolved.password_from, "JUJU_PASSWORD");
+    }
+
+    #[test]
+    fn without_flags_or_a_juju_data_dir_the_missing_flags_are_named() {
         let err = target(
-            &connection,
+            &ConnectionArgs::default(),
             &[("JUJU_API_ADDRESSES".into(), "127.0.0.1:17070".into())],
         )
-        .expect_err("no uuid");
+        .expect_err("nothing to read");
+
+        let text = err.to_string();
+        assert!(
+            text.starts_with(
+                "no --model-uuid, --ca-cert, --username, --password-file given, and no Juju client data"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("set JUJU_DATA"), "{text}");
+    }
+
+    /// A Juju client data dir with a controller `ckf` holding `admin/kubeflow` and `admin/cos`
+    /// (current), and a controller `lab` with no account.
+    fn juju_data(accounts: &str) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(
+            dir.path().join("controllers.yaml"),
+            "controllers:\n  ckf:\n    uuid: c\n    api-endpoints: ['127.0.0.1:17070']\n    ca-cert: |\n      -----BEGIN CERTIFICATE-----\n      x\n      -----END CERTIFICATE-----\n  lab:\n    api-endpoints: ['127.0.0.9:17070']\n    ca-cert: \"-----BEGIN CERTIFICATE-----\\nx\"\ncurrent-controller: ckf\n",
+        )
+        .expect("write");
+        std::fs::write(
+            dir.path().join("models.yaml"),
+            "controllers:\n  ckf:\n    models:\n      admin/kubeflow: {uuid: 0b5d6f5e-1111-4222-8333-444455556666, type: caas}\n      admin/cos: {uuid: 1c5d6f5e-1111-4222-8333-444455556666, type: caas}\n    current-model: admin/cos\n",
+        )
+        .expect("write");
+        std::fs::write(dir.path().join("accounts.yaml"), accounts).expect("write");
+        dir
+    }
+
+    fn data_env(dir: &tempfile::TempDir) -> Vec<(String, String)> {
+        vec![("JUJU_DATA".into(), dir.path().display().to_string())]
+    }
+
+    const ADMIN_WITH_PASSWORD: &str = "controllers:\n  ckf:\n    user: admin\n    password: s3cret-pw\n    last-known-access: superuser\n";
+
+    #[test]
+    fn without_flags_the_current_controller_model_and_account_are_used() {
+        let dir = juju_data(ADMIN_WITH_PASSWORD);
+
+        let resolved = target(&ConnectionArgs::default(), &data_env(&dir)).expect("target");
+
+        let juju = &resolved.target.juju;
+        assert_eq!(juju.addresses, vec!["127.0.0.1:17070"]);
+        assert_eq!(juju.model_uuid, "1c5d6f5e-1111-4222-8333-444455556666");
+        assert_eq!(juju.username, "admin");
+        assert_eq!(juju.password.expose(), "s3cret-pw");
+        assert!(
+            juju.ca_cert_pem
+                .starts_with("-----BEGIN CERTIFICATE-----\nx\n")
+        );
+        assert_eq!(resolved.target.model_name, "cos");
+        assert!(
+            resolved.description.starts_with(
+                "juju: model ckf:admin/cos (1c5d6f5e-1111-4222-8333-444455556666, the current model in "
+            ),
+            "{}",
+            resolved.description
+        );
+        assert!(!format!("{resolved:?}").contains("s3cret-pw"));
+    }
+
+    #[test]
+    fn a_model_flag_is_resolved_as_juju_resolves_it() {
+        let dir = juju_data(ADMIN_WITH_PASSWORD);
+        for model in ["kubeflow", "admin/kubeflow", "ckf:kubeflow", "0b5d6f5e-11"] {
+            let connection = ConnectionArgs {
+                model: Some(model.into()),
+                ..ConnectionArgs::default()
+            };
+
+            let resolved = target(&connection, &data_env(&dir)).expect(model);
+
+            assert_eq!(
+                resolved.target.juju.model_uuid, "0b5d6f5e-1111-4222-8333-444455556666",
+                "{model}"
+            );
+            assert_eq!(resolved.target.model_name, "kubeflow", "{model}");
+        }
+    }
+
+    #[test]
+    fn flags_win_over_the_juju_client_files_field_by_field() {
+        let dir = juju_data(ADMIN_WITH_PASSWORD);
+        let password = dir.path().join("pw");
+        std::fs::write(&password, "from-file\n").expect("write");
+        let connection = ConnectionArgs {
+            controllers: vec!["127.0.0.5:17070".into()],
+            model: Some("kubeflow".into()),
+            password_file: Some(password),
+            ..ConnectionArgs::default()
+        };
+
+        let resolved = target(&connection, &data_env(&dir)).expect("target");
+
+        assert_eq!(resolved.target.juju.addresses, vec!["127.0.0.5:17070"]);
+        assert_eq!(resolved.target.juju.password.expose(), "from-file");
+        assert_eq!(resolved.target.juju.username, "admin", "from accounts.yaml");
+        assert!(
+            resolved.ca_from.contains("`ca-cert`"),
+            "{}",
+            resolved.ca_from
+        );
+    }
+
+    #[test]
+    fn the_controller_flag_takes_a_name_and_conflicts_are_refused() {
+        let dir = juju_data(ADMIN_WITH_PASSWORD);
+        let by_name = ConnectionArgs {
+            controllers: vec!["lab".into()],
+            ..ConnectionArgs::default()
+        };
+        let conflicting = ConnectionArgs {
+            controllers: vec!["lab".into()],
+            model: Some("ckf:kubeflow".into()),
+            ..ConnectionArgs::default()
+        };
+
+        let lab = target(&by_name, &data_env(&dir)).expect_err("lab has no account");
+        let conflict = target(&conflicting, &data_env(&dir)).expect_err("conflict");
 
         assert!(
-            err.to_string()
-                .starts_with("no model UUID: pass --model-uuid"),
-            "{err}"
+            lab.to_string().contains("no account for controller `lab`"),
+            "{lab}"
+        );
+        assert!(
+            conflict.to_string().contains(
+                "-c/--controller lab names controller `lab` but -m ckf:kubeflow names `ckf`"
+            ),
+            "{conflict}"
+        );
+    }
+
+    #[test]
+    fn juju_model_and_juju_controller_are_honoured_and_must_agree() {
+        let dir = juju_data(ADMIN_WITH_PASSWORD);
+        let mut env = data_env(&dir);
+        env.push(("JUJU_MODEL".into(), "ckf:kubeflow".into()));
+
+        let resolved = target(&ConnectionArgs::default(), &env).expect("JUJU_MODEL");
+        env.push(("JUJU_CONTROLLER".into(), "lab".into()));
+        let with_flag = ConnectionArgs {
+            model: Some("kubeflow".into()),
+            ..ConnectionArgs::default()
+        };
+        let conflict = target(&with_flag, &env).expect_err("conflict");
+
+        assert_eq!(resolved.target.model_name, "kubeflow");
+        assert_eq!(
+            conflict.to_string(),
+            "JUJU_MODEL names controller `ckf` but JUJU_CONTROLLER names `lab`: name one controller"
         );
     }
 
@@ -624,11 +1022,8 @@ mod tests {
         let connection = ConnectionArgs {
             controllers: vec!["127.0.0.1:17070".into()],
             model_uuid: Some("u".into()),
-            model: "kubeflow".into(),
-            ca_cert: None,
             username: Some("migrator".into()),
-            password_file: None,
-            kubeconfig: None,
+            ..ConnectionArgs::default()
         };
 
         let err = target(&connection, &[]).expect_err("no password");
