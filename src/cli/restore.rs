@@ -37,8 +37,9 @@ pub(super) async fn run(args: &RestoreArgs) -> anyhow::Result<ExitCode> {
             "this version of restore only plans: run `ckf-migrator restore --dry-run` for the commands that put the model back to its backup, and run them in order, each phase once the previous one has settled (`juju status --watch 5s`)"
         );
     }
-    let target = target(&args.connection, &std::env::vars().collect::<Vec<_>>())?;
-    let session = open(&target).await?;
+    let resolved = target(&args.connection, &std::env::vars().collect::<Vec<_>>())?;
+    let session = open(&resolved).await?;
+    eprintln!("{}", resolved.description);
     let planned = restore::plan_for(&session, args.backup.as_deref()).await;
     session.juju.close().await;
     print!("{}", key_values(&planned?.results()));
