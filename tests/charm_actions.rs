@@ -36,7 +36,7 @@ async fn an_unknown_action_fails_naming_the_actions_it_handles() {
     assert!(!run.succeeded());
     assert_eq!(
         run.failure(),
-        "unknown action \"backup\": this charm handles migrate-to-ambient, verify; see `juju actions ckf-migrator`"
+        "unknown action \"backup\": this charm handles migrate-to-ambient, verify, restore; see `juju actions ckf-migrator`"
     );
     assert_eq!(run.result("result"), Some("failed"));
     assert_eq!(run.result("error").map(str::to_string), Some(run.failure()));
