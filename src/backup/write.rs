@@ -83,7 +83,7 @@ pub enum CaptureError {
 /// The name a capture goes by in messages: it is no ConfigMap.
 pub const LIVE_MODEL: &str = "(the live model)";
 
-/// The model as it is now, read exactly as [`write`] takes a backup, and written nowhere: what
+/// The model as it is now, read exactly as [`write()`] takes a backup, and written nowhere: what
 /// restore compares a backup with, so both sides pass the same reading and the same checks.
 ///
 /// # Errors

@@ -85,7 +85,7 @@ pub struct ConnectionArgs {
     #[arg(short = 'c', long = "controller", value_name = "NAME|HOST:PORT")]
     pub controllers: Vec<String>,
 
-    /// The model, as juju takes it: [CONTROLLER:]MODEL, where MODEL is a name (qualified with
+    /// The model, as juju takes it: `[CONTROLLER:]MODEL`, where MODEL is a name (qualified with
     /// the user who logs in unless written OWNER/NAME) or a model UUID. Its name is also its
     /// Kubernetes namespace. Default: JUJU_MODEL, then the controller's current model.
     #[arg(short = 'm', long, value_name = "[CONTROLLER:]MODEL")]
