@@ -235,3 +235,64 @@ async fn without_a_backup_or_without_dry_run_restore_refuses_and_changes_nothing
     assert_eq!(t.juju_writes(), 0);
     assert_eq!(t.kube_writes(), 0);
 }
+
+#[tokio::test]
+async fn by_default_the_newest_backup_in_sidecar_mode_is_restored_and_newer_ones_are_named() {
+    let t = start(Twin::ckf_1_11()).await;
+    let run = t.migrate().run().await;
+    run.assert_succeeded();
+    let before = run.result("backup").expect("a backup is named").to_string();
+    // A backup of the migrated model, as a resumed migration would take of a half-migrated one.
+    let session = t.session().await;
+    let status = session.juju.full_status().await.expect("status");
+    let after = backup::write(&session, &status, 4)
+        .await
+        .expect("backup written");
+
+    let out = cli(&t, &["restore", "--dry-run"]).await;
+
+    assert_eq!(out.code, Some(0), "stderr: {}", out.stderr);
+    assert!(
+        out.stdout.contains(&format!("backup: {before}\n")),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains(&format!(
+            "passed-over: {after} (taken after the migration began"
+        )),
+        "{}",
+        out.stdout
+    );
+
+    // Named, it is restored as asked: the model already equals it.
+    let named = cli(&t, &["restore", "--dry-run", "--backup", &after]).await;
+    assert_eq!(named.code, Some(0), "stderr: {}", named.stderr);
+    assert!(
+        named.stdout.starts_with("result: already-restored\n"),
+        "{}",
+        named.stdout
+    );
+}
+
+#[tokio::test]
+async fn without_a_backup_in_sidecar_mode_restore_asks_for_one_by_name() {
+    let t = start(Twin::ckf_1_11().migrated()).await;
+    let session = t.session().await;
+    let status = session.juju.full_status().await.expect("status");
+    let name = backup::write(&session, &status, 4)
+        .await
+        .expect("backup written");
+
+    let out = cli(&t, &["restore", "--dry-run"]).await;
+
+    assert_eq!(out.code, Some(1));
+    assert!(
+        out.stderr
+            .contains("no backup of this model shows it in sidecar mode")
+            && out.stderr.contains(&name)
+            && out.stderr.contains("--backup NAME"),
+        "{}",
+        out.stderr
+    );
+}

@@ -29,8 +29,8 @@ mod record;
 mod write;
 
 pub use desired::{Application, Backup, Config, ModelIdentity, Relation};
-pub use name::{BackupName, NAME_PREFIX, newest};
-pub use read::{InvalidBackup, Problem, ReadError, parse, read_backup, read_from};
+pub use name::{BackupName, NAME_PREFIX, newest, newest_first};
+pub use read::{InvalidBackup, Problem, ReadError, list, parse, read_backup, read_from};
 pub use record::{ApplicationRecord, BaseRecord, Document, FORMAT};
 pub use write::{CaptureError, LIVE_MODEL, WriteError, capture, write};
 

@@ -82,6 +82,16 @@ pub fn newest<'a>(names: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
         .map(|(_, name)| name)
 }
 
+/// Backup names among ConfigMap names, newest first; names that are not a backup's are left out.
+pub fn newest_first<'a>(names: impl IntoIterator<Item = &'a str>) -> Vec<&'a str> {
+    let mut backups: Vec<(BackupName, &str)> = names
+        .into_iter()
+        .filter_map(|name| BackupName::parse(name).map(|parsed| (parsed, name)))
+        .collect();
+    backups.sort_by_key(|(parsed, _)| std::cmp::Reverse(*parsed));
+    backups.into_iter().map(|(_, name)| name).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -178,6 +188,24 @@ mod tests {
                 "ckf-migrator-backup-20261125-090503"
             ]),
             Some("ckf-migrator-backup-20261125-090503")
+        );
+    }
+
+    #[test]
+    fn newest_first_orders_by_time_then_retry_and_drops_other_names() {
+        let names = [
+            "ckf-migrator-backup-20261125-090503",
+            "ckf-migrator-backup-20261126-010000",
+            "something-else",
+            "ckf-migrator-backup-20261125-090503-1",
+        ];
+        assert_eq!(
+            newest_first(names),
+            [
+                "ckf-migrator-backup-20261126-010000",
+                "ckf-migrator-backup-20261125-090503-1",
+                "ckf-migrator-backup-20261125-090503",
+            ]
         );
     }
 }

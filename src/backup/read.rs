@@ -16,7 +16,7 @@ use crate::plan::{Channel, EndpointRef};
 use crate::session::Session;
 
 use super::desired::{Application, Backup, Config, ModelIdentity, Relation};
-use super::name::{BackupName, newest};
+use super::name::{BackupName, newest, newest_first};
 use super::record::{ApplicationRecord, BaseRecord, Document, FORMAT, RemoteApplicationRecord};
 use super::{BACKUP_LABEL, DATA_KEY};
 
@@ -417,6 +417,18 @@ fn is_object_name(name: &str) -> bool {
 }
 
 /// Names of the ConfigMaps labelled as backups in `namespace`.
+/// The backups of the model of `session`, newest first (by the time in their names).
+///
+/// # Errors
+/// [`ReadError::Cluster`] when the ConfigMaps cannot be listed.
+pub async fn list(session: &Session) -> Result<Vec<String>, ReadError> {
+    let names = backup_names(&session.cluster, &session.model_name).await?;
+    Ok(newest_first(names.iter().map(String::as_str))
+        .into_iter()
+        .map(str::to_string)
+        .collect())
+}
+
 async fn backup_names(
     cluster: &cluster::Cluster,
     namespace: &str,

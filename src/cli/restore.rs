@@ -19,9 +19,9 @@ pub struct RestoreArgs {
     /// Where to work.
     #[command(flatten)]
     pub connection: ConnectionArgs,
-    /// The backup ConfigMap to restore. Default: the newest `ckf-migrator-backup-*` in the
-    /// model's namespace (`kubectl get configmap -l ckf-migrator.canonical.com/backup=true`
-    /// lists them).
+    /// The backup ConfigMap to restore. Default: the newest `ckf-migrator-backup-*` that shows
+    /// the model in sidecar mode (a migration resumed after a failure also backs up the
+    /// half-migrated model; newer backups are listed under passed-over).
     #[arg(long, value_name = "NAME")]
     pub backup: Option<String>,
     /// Print the changes that put the model back to the backup, as juju commands; change

@@ -22,7 +22,7 @@ mod step;
 mod fixtures;
 
 pub use diff::diff;
-pub use live::{OWN_CHARM, PlanError, plan_for};
+pub use live::{OWN_CHARM, PlanError, in_sidecar_mode, plan_for};
 pub use order::{BUILTIN, InvalidOrder, Order, OrderPhase, Take};
 pub use step::{Deployment, Step, StepKind};
 
@@ -39,6 +39,8 @@ pub struct RestorePlan {
     pub phases: Vec<PlannedPhase>,
     /// Differences restore cannot close by itself, each saying why and what to do.
     pub unrestorable: Vec<Step>,
+    /// Newer backups not chosen, each with why (taken mid-migration, say).
+    pub passed_over: Vec<String>,
 }
 
 /// One phase of a restore plan.
@@ -81,6 +83,9 @@ impl RestorePlan {
             ("result".to_string(), result.to_string()),
             ("backup".to_string(), self.backup.clone()),
         ];
+        if !self.passed_over.is_empty() {
+            pairs.push(("passed-over".to_string(), self.passed_over.join("\n")));
+        }
         if !self.is_empty() {
             pairs.push(("commands".to_string(), self.commands().join("\n")));
         }
@@ -108,5 +113,34 @@ pub fn plan(
             })
             .collect(),
         unrestorable: apart,
+        passed_over: Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fixtures::{app, backup};
+    use super::*;
+
+    #[test]
+    fn a_backup_is_in_sidecar_mode_with_istio_pilot_and_without_istio_k8s() {
+        let pilot = || app("istio-pilot", "istio-pilot", "1.24/stable", 1100);
+        let istio = || app("istio-k8s", "istio-k8s", "2/edge", 50);
+        assert!(in_sidecar_mode(&backup(vec![pilot()], vec![])));
+        assert!(!in_sidecar_mode(&backup(vec![pilot(), istio()], vec![])));
+        assert!(!in_sidecar_mode(&backup(vec![istio()], vec![])));
+    }
+
+    #[test]
+    fn backups_passed_over_are_listed_before_the_commands() {
+        let mut planned = plan(
+            &backup(vec![app("kfp-api", "kfp-api", "2.5/stable", 1000)], vec![]),
+            &backup(vec![app("kfp-api", "kfp-api", "2.15/edge", 1800)], vec![]),
+            &BTreeSet::new(),
+            &Order::builtin().expect("valid"),
+        );
+        planned.passed_over = vec!["ckf-migrator-backup-20261203-080000 (mid-migration)".into()];
+        let keys: Vec<String> = planned.results().into_iter().map(|(k, _)| k).collect();
+        assert_eq!(keys, ["result", "backup", "passed-over", "commands"]);
     }
 }
