@@ -12,6 +12,12 @@
 //! A silently dead connection would stall every stream at once, so the connection is pinged when
 //! idle, as client-go does (`k8s.io/apimachinery/pkg/util/net/http.go`: a ping after 30 s
 //! without a frame, the connection closed if no answer within 15 s).
+//!
+//! A server that answers pings but never a request is bounded too. kube-rs bounds each read of
+//! its HTTP/1.1 socket by `read_timeout`, which with one request per connection bounds each
+//! request; on a shared HTTP/2 connection, kept busy by pings, only a bound per request can. So
+//! each attempt gets `read_timeout` (kube-rs's default 295 s) to connect and answer with its
+//! headers. A watch answers with its headers at once and streams after, so it is not cut.
 
 use std::time::Duration;
 
@@ -19,7 +25,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use kube::client::ConfigExt;
 use kube::client::retry::RetryPolicy;
-use tower::{BoxError, ServiceBuilder, retry::RetryLayer};
+use tower::{BoxError, ServiceBuilder, retry::RetryLayer, timeout::TimeoutLayer};
 
 /// client-go's `readIdleTimeout`: ping a connection that has carried no frame for this long.
 const PING_AFTER_IDLE: Duration = Duration::from_secs(30);
@@ -61,6 +67,7 @@ pub(super) fn client(config: &kube::Config) -> Result<kube::Client, kube::Error>
                 .default_retry
                 .then(|| RetryLayer::new(RetryPolicy::server_retry())),
         )
+        .option_layer(config.read_timeout.map(TimeoutLayer::new))
         .option_layer(config.auth_layer()?)
         .layer(config.extra_headers_layer()?)
         .map_err(BoxError::from)
@@ -114,5 +121,37 @@ mod tests {
     #[tokio::test]
     async fn a_server_offering_only_http1_is_still_reached() {
         assert_eq!(connections_for(&[b"http/1.1"]).await, [Protocol::Http1]);
+    }
+
+    #[tokio::test]
+    async fn a_server_that_never_answers_fails_the_request_after_the_read_timeout() {
+        // Accepts connections and says nothing: not even the TLS handshake completes.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let address = listener.local_addr().expect("address");
+        let silent = tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((socket, _)) = listener.accept().await {
+                held.push(socket);
+            }
+        });
+        let mut config =
+            kube::Config::new(format!("https://{address}").parse().expect("cluster URL"));
+        config.accept_invalid_certs = true;
+        config.read_timeout = Some(Duration::from_millis(300));
+        config.default_retry = false;
+        let namespaces: kube::Api<k8s_openapi::api::core::v1::Namespace> =
+            kube::Api::all(client(&config).expect("client"));
+
+        let answer = tokio::time::timeout(
+            Duration::from_secs(10),
+            namespaces.list(&Default::default()),
+        )
+        .await
+        .expect("the read timeout ends the request, not the test's bound");
+
+        assert!(answer.is_err(), "a silent server cannot have answered");
+        silent.abort();
     }
 }
