@@ -10,7 +10,8 @@
 //! Parsing is pure (`parse(text, file)`); [`JujuData`] only reads the files. Every error names the
 //! file and the key it read, and the command that fixes it.
 //!
-//! Formats, as Juju 3.6 reads and writes them (juju v3.6.11; nothing here copies Juju's code):
+//! Formats, as Juju 3.6 reads and writes them (juju v3.6.11; nothing here copies Juju's code).
+//! Only the keys the CLI uses are read (not the controller's `uuid` nor `last-known-access`):
 //! - `controllers.yaml`: `current-controller` and `controllers.<name>.{uuid, api-endpoints,
 //!   ca-cert}` (`jujuclient/controllers.go`, `jujuclient/interface.go` `ControllerDetails`);
 //! - `models.yaml`: `controllers.<name>.{current-model, models.<owner>/<model>.{uuid, type}}`,
@@ -148,6 +149,20 @@ pub enum Error {
         /// The controller.
         controller: String,
     },
+    /// The model is not a Kubernetes model.
+    #[error(
+        "`{file}`: model `{model}` of controller `{controller}` has type `{kind}`, not `caas`: ckf-migrator works on the Kubernetes model that holds Charmed Kubeflow; pass -m with that model"
+    )]
+    NotKubernetes {
+        /// models.yaml.
+        file: String,
+        /// The controller.
+        controller: String,
+        /// The model, `owner/name`.
+        model: String,
+        /// Its `type`.
+        kind: String,
+    },
     /// `models.yaml` has no entry for the controller.
     #[error(
         "`{file}` has no models for controller `{controller}` under `controllers`; `juju models -c {controller}` lists them and records them here, or pass --model-uuid UUID"
@@ -233,17 +248,21 @@ pub enum Error {
     },
 }
 
+/// The value of the variable `name` in `env`; an empty value counts as unset, as Juju's
+/// `os.Getenv(..) != ""` tests take it.
+pub fn env_value<'a>(env: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    env.iter()
+        .find(|(k, v)| k == name && !v.is_empty())
+        .map(|(_, v)| v.as_str())
+}
+
 /// Where the Juju client keeps its files, as `juju` finds it: `JUJU_DATA` if set, else
 /// `$XDG_DATA_HOME/juju`, else `$HOME/.local/share/juju` (`juju/osenv/home.go`
 /// `JujuXDGDataHomeDir` on Linux; an empty variable counts as unset, as Go's `os.Getenv`
 /// comparisons do). `None` when all three are unset (Go would then use a relative path; we
 /// refuse instead).
 pub fn data_dir(env: &[(String, String)]) -> Option<PathBuf> {
-    let var = |name: &str| {
-        env.iter()
-            .find(|(k, v)| k == name && !v.is_empty())
-            .map(|(_, v)| PathBuf::from(v))
-    };
+    let var = |name: &str| env_value(env, name).map(PathBuf::from);
     var("JUJU_DATA")
         .or_else(|| var("XDG_DATA_HOME").map(|d| d.join("juju")))
         .or_else(|| var("HOME").map(|h| h.join(".local").join("share").join("juju")))
@@ -268,10 +287,7 @@ impl JujuData {
         let dir = data_dir(env).ok_or_else(|| Error::NoDataDir {
             needed: needed.to_string(),
         })?;
-        let home = env
-            .iter()
-            .find(|(k, v)| k == "HOME" && !v.is_empty())
-            .map(|(_, v)| PathBuf::from(v));
+        let home = env_value(env, "HOME").map(PathBuf::from);
         Ok(Self { dir, home })
     }
 
@@ -424,9 +440,6 @@ pub struct Controllers {
 /// One controller of `controllers.yaml`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 pub struct Controller {
-    /// `uuid`.
-    #[serde(default)]
-    pub uuid: String,
     /// `api-endpoints`: `host:port`, the addresses last seen.
     #[serde(default, rename = "api-endpoints")]
     pub api_endpoints: Vec<String>,
@@ -637,6 +650,29 @@ impl Models {
         Ok(Self { file, controllers })
     }
 
+    /// [`Models::find`], refusing a model `models.yaml` records as not a Kubernetes (`caas`)
+    /// model. A model without a recorded type is taken as it is: preflight checks it anyway.
+    ///
+    /// # Errors
+    /// As [`Models::find`], and [`Error::NotKubernetes`].
+    pub fn find_kubernetes(
+        &self,
+        controller: &str,
+        model: Option<&str>,
+        user: &str,
+    ) -> Result<Model, Error> {
+        let found = self.find(controller, model, user)?;
+        if !found.kind.is_empty() && found.kind != "caas" {
+            return Err(Error::NotKubernetes {
+                file: self.file.clone(),
+                controller: controller.to_string(),
+                model: found.qualified,
+                kind: found.kind,
+            });
+        }
+        Ok(found)
+    }
+
     /// The model `juju -m <model>` would use on `controller`, or the controller's
     /// `current-model` when `model` is `None`.
     ///
@@ -727,8 +763,6 @@ pub struct Account {
     pub user: String,
     /// `password`, when `juju` keeps one.
     pub password: Option<Password>,
-    /// `last-known-access` (`superuser`, `login`, …).
-    pub last_known_access: String,
 }
 
 /// The file's shape. No `Debug`: it holds the password before it is wrapped.
@@ -744,8 +778,6 @@ struct AccountYaml {
     user: String,
     #[serde(default)]
     password: String,
-    #[serde(default, rename = "last-known-access")]
-    last_known_access: String,
 }
 
 impl Accounts {
@@ -770,7 +802,6 @@ impl Accounts {
                     Account {
                         user: local_user(&a.user).to_string(),
                         password: (!a.password.is_empty()).then(|| Password::new(a.password)),
-                        last_known_access: a.last_known_access,
                     },
                 )
             })
@@ -1065,6 +1096,32 @@ controllers:
                 }
             ),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn a_machine_model_is_refused_naming_its_type() {
+        let machines = Models::parse(
+            "controllers:\n  ckf:\n    models:\n      admin/default:\n        uuid: 33333333-1111-4222-8333-444455556666\n        type: iaas\n",
+            "~/.local/share/juju/models.yaml".into(),
+        )
+        .expect("parses");
+
+        let err = machines
+            .find_kubernetes("ckf", Some("default"), "admin")
+            .expect_err("refused");
+
+        let text = err.to_string();
+        assert!(
+            text.contains("model `admin/default` of controller `ckf` has type `iaas`")
+                && text.contains("~/.local/share/juju/models.yaml"),
+            "{text}"
+        );
+        assert!(
+            models()
+                .find_kubernetes("ckf", Some("kubeflow"), "admin")
+                .is_ok(),
+            "a caas model is taken"
         );
     }
 

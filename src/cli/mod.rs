@@ -446,11 +446,7 @@ pub struct Resolved {
 /// A required value is missing, a file cannot be read, or the Juju client's files do not hold
 /// it; the message names the flag to pass or the file and key read, and the fix.
 pub fn target(connection: &ConnectionArgs, env: &[(String, String)]) -> anyhow::Result<Resolved> {
-    let var = |name: &str| {
-        env.iter()
-            .find(|(k, v)| k == name && !v.is_empty())
-            .map(|(_, v)| v.clone())
-    };
+    let var = |name: &str| juju_data::env_value(env, name).map(str::to_string);
 
     // `--controller` takes a name or addresses: a controller name cannot hold `:`, which
     // `juju -m CONTROLLER:MODEL` splits on (`cmd/modelcmd/modelcommand.go` `SplitModelName`),
@@ -572,7 +568,7 @@ pub fn target(connection: &ConnectionArgs, env: &[(String, String)]) -> anyhow::
         if model_uuid.is_none() {
             let models = data.models(controller_name)?;
             let user = username.as_deref().unwrap_or_default();
-            let model = models.find(controller_name, model_id.as_deref(), user)?;
+            let model = models.find_kubernetes(controller_name, model_id.as_deref(), user)?;
             if model_id.is_none() {
                 model_note = format!(", the current model in `{}`", data.shown("models.yaml"));
             }
@@ -629,11 +625,7 @@ fn chosen_controller(
     from_model: Option<Named>,
     env: &[(String, String)],
 ) -> Result<Option<Named>, juju_data::Error> {
-    let var = |name: &str| {
-        env.iter()
-            .find(|(k, v)| k == name && !v.is_empty())
-            .map(|(_, v)| v.clone())
-    };
+    let var = |name: &str| juju_data::env_value(env, name).map(str::to_string);
     let flag = flag.map(|name| Named::new(name, format!("-c/--controller {name}")));
     if let Some(from_model) = from_model {
         if let Some(flag) = flag.filter(|f| f.name != from_model.name) {
