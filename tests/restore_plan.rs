@@ -49,6 +49,26 @@ fn at(lines: &[String], prefix: &str) -> usize {
         .unwrap_or_else(|| panic!("no line starting with {prefix:?} in:\n{}", lines.join("\n")))
 }
 
+/// Backs the twin's model up as it is now, as migrate-to-ambient would; returns the ConfigMap.
+async fn back_up(t: &Twinned) -> String {
+    let session = t.session().await;
+    let status = session.juju.full_status().await.expect("status");
+    backup::write(&session, &status, 4)
+        .await
+        .expect("backup written")
+}
+
+/// The charm's `restore` action with dry-run, for `backup` (empty: the default).
+async fn restore_action(t: &Twinned, backup: &str) -> common::Run {
+    t.unit(
+        Dispatch::action("restore")
+            .param("backup", backup)
+            .param("dry-run", true),
+    )
+    .run()
+    .await
+}
+
 #[tokio::test]
 async fn after_a_migration_the_plan_goes_back_to_the_backup_in_a_safe_order_and_writes_nothing() {
     let t = start(Twin::ckf_1_11()).await;
@@ -137,14 +157,7 @@ async fn after_a_migration_the_plan_goes_back_to_the_backup_in_a_safe_order_and_
     assert_eq!(t.kube_writes(), kube_writes, "nor in Kubernetes");
 
     // The charm's action plans the same, in its results.
-    let action = t
-        .unit(
-            Dispatch::action("restore")
-                .param("backup", "")
-                .param("dry-run", true),
-        )
-        .run()
-        .await;
+    let action = restore_action(&t, "").await;
     action.assert_succeeded();
     assert_eq!(action.result("result"), Some("planned"));
     assert_eq!(action.result("backup"), Some(written.as_str()));
@@ -167,20 +180,9 @@ async fn after_a_migration_the_plan_goes_back_to_the_backup_in_a_safe_order_and_
 #[tokio::test]
 async fn the_action_names_the_backups_there_are_when_the_one_asked_for_is_missing() {
     let t = start(Twin::ckf_1_11()).await;
-    let session = t.session().await;
-    let status = session.juju.full_status().await.expect("status");
-    let name = backup::write(&session, &status, 4)
-        .await
-        .expect("backup written");
+    let name = back_up(&t).await;
 
-    let run = t
-        .unit(
-            Dispatch::action("restore")
-                .param("backup", "ckf-migrator-backup-20000101-000000")
-                .param("dry-run", true),
-        )
-        .run()
-        .await;
+    let run = restore_action(&t, "ckf-migrator-backup-20000101-000000").await;
 
     assert!(!run.succeeded());
     assert_eq!(run.result("result"), Some("failed"));
@@ -195,11 +197,7 @@ async fn the_action_names_the_backups_there_are_when_the_one_asked_for_is_missin
 #[tokio::test]
 async fn a_model_equal_to_its_backup_is_already_restored() {
     let t = start(Twin::ckf_1_11()).await;
-    let session = t.session().await;
-    let status = session.juju.full_status().await.expect("status");
-    let name = backup::write(&session, &status, 4)
-        .await
-        .expect("backup written");
+    let name = back_up(&t).await;
     let writes = t.juju_writes();
 
     let out = cli(&t, &["restore", "--dry-run", "--backup", &name]).await;
@@ -243,11 +241,7 @@ async fn by_default_the_newest_backup_in_sidecar_mode_is_restored_and_newer_ones
     run.assert_succeeded();
     let before = run.result("backup").expect("a backup is named").to_string();
     // A backup of the migrated model, as a resumed migration would take of a half-migrated one.
-    let session = t.session().await;
-    let status = session.juju.full_status().await.expect("status");
-    let after = backup::write(&session, &status, 4)
-        .await
-        .expect("backup written");
+    let after = back_up(&t).await;
 
     let out = cli(&t, &["restore", "--dry-run"]).await;
 
@@ -278,11 +272,7 @@ async fn by_default_the_newest_backup_in_sidecar_mode_is_restored_and_newer_ones
 #[tokio::test]
 async fn without_a_backup_in_sidecar_mode_restore_asks_for_one_by_name() {
     let t = start(Twin::ckf_1_11().migrated()).await;
-    let session = t.session().await;
-    let status = session.juju.full_status().await.expect("status");
-    let name = backup::write(&session, &status, 4)
-        .await
-        .expect("backup written");
+    let name = back_up(&t).await;
 
     let out = cli(&t, &["restore", "--dry-run"]).await;
 
