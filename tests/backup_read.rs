@@ -208,7 +208,7 @@ async fn without_a_backup_reading_says_restore_needs_one_and_a_missing_name_list
     assert!(path.is_not_found(), "{path}");
     assert_eq!(
         none.to_string(),
-        "no ckf-migrator backup in namespace kubeflow: restore needs the backup migrate-to-ambient takes before its first change"
+        "no ckf-migrator backup in namespace kubeflow: migrate-to-ambient backs the model up before its first change, so either it has changed nothing here and there is nothing to go back from, or its backups were deleted (`kubectl get configmap -n kubeflow -l ckf-migrator.canonical.com/backup=true` lists them)"
     );
     assert!(missing.is_not_found(), "{missing}");
     assert!(

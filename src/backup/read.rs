@@ -277,7 +277,7 @@ impl fmt::Display for Problem {
 pub enum ReadError {
     /// No backup ConfigMap in the namespace.
     #[error(
-        "no ckf-migrator backup in namespace {namespace}: restore needs the backup migrate-to-ambient takes before its first change"
+        "no ckf-migrator backup in namespace {namespace}: migrate-to-ambient backs the model up before its first change, so either it has changed nothing here and there is nothing to go back from, or its backups were deleted (`kubectl get configmap -n {namespace} -l {BACKUP_LABEL}=true` lists them)"
     )]
     NoBackup {
         /// The model's namespace.
@@ -1393,7 +1393,7 @@ relations:
         };
         assert_eq!(
             none.to_string(),
-            "no ckf-migrator backup in namespace kubeflow: restore needs the backup migrate-to-ambient takes before its first change"
+            "no ckf-migrator backup in namespace kubeflow: migrate-to-ambient backs the model up before its first change, so either it has changed nothing here and there is nothing to go back from, or its backups were deleted (`kubectl get configmap -n kubeflow -l ckf-migrator.canonical.com/backup=true` lists them)"
         );
         assert!(none.is_not_found());
         let missing = ReadError::NotFound {
