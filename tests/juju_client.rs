@@ -651,6 +651,8 @@ async fn deploy_creates_the_application_with_config_and_trust() {
         units: 1,
         config: BTreeMap::new(),
         trust: true,
+        revision: None,
+        base: None,
     };
 
     within("DeployFromRepository", client.deploy(&spec))
@@ -675,6 +677,8 @@ async fn deploy_passes_config_as_yaml_keyed_by_the_application() {
         units: 1,
         config: BTreeMap::from([("deployment-mode".to_owned(), "rawdeployment".to_owned())]),
         trust: true,
+        revision: None,
+        base: None,
     };
 
     within("DeployFromRepository", client.deploy(&spec))

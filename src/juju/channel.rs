@@ -10,7 +10,7 @@
 
 use std::fmt;
 
-use super::wire::CharmOrigin;
+use super::wire::{Base, CharmOrigin};
 
 /// The four risks Charmhub knows, in Juju's order.
 pub const RISKS: [&str; 4] = ["stable", "candidate", "beta", "edge"];
@@ -118,6 +118,78 @@ pub fn origin_for_channel(current: &CharmOrigin, channel: &CharmChannel) -> Char
         branch: wanted.branch,
         ..current.clone()
     }
+}
+
+/// The origin a refresh to `revision` of `channel` resolves with, as the Go CLI builds it for
+/// `juju refresh APP --channel C --revision N`: a revision makes the refresh a switch
+/// (`cmd/juju/application/refresh.go`: `Switch: ... || c.Revision != -1`), and a switch takes
+/// `stdOriginResolver`, i.e. `utils.MakeOrigin(ch, N, channel, platform)`
+/// (`cmd/juju/application/refresher/refresher.go`, `cmd/juju/application/utils/origin.go` at
+/// v3.6.11). So this is a fresh origin, not the current one edited:
+///
+/// - no id, hash, type or instance key: without an id the controller installs `revision`
+///   (`core/charm/repository/charmhub.go` `refreshConfig`: no id and a revision is
+///   `MethodRevision`);
+/// - the channel exactly as parsed, not normalised (`charm.ParseChannel` in `refreshCommand.Run`);
+/// - the current platform: its architecture (`amd64` when empty) and its base, whose channel is
+///   the current track with the risk `stable` (`corebase.ParseBase` normalises `22.04`), the
+///   legacy `kubernetes` base read as `ubuntu@20.04`.
+pub fn origin_for_revision(
+    current: &CharmOrigin,
+    channel: &CharmChannel,
+    revision: u32,
+) -> CharmOrigin {
+    let architecture = if current.architecture.is_empty() {
+        // `arch.DefaultArchitecture`.
+        "amd64".to_owned()
+    } else {
+        current.architecture.clone()
+    };
+    // `CoreCharmOrigin` keeps only the track of the base's channel as the platform channel.
+    let (mut os, mut track) = current
+        .base
+        .as_ref()
+        .map(|b| {
+            let track = b.channel.split('/').next().unwrap_or_default();
+            (b.name.to_lowercase(), track.to_owned())
+        })
+        .unwrap_or_default();
+    if os == "kubernetes" || track == "kubernetes" {
+        // `corebase.LegacyKubernetesBase()`.
+        os = "ubuntu".to_owned();
+        track = "20.04".to_owned();
+    }
+    let base = (!os.is_empty() && !track.is_empty()).then(|| Base {
+        name: os,
+        channel: format!("{track}/stable"),
+    });
+    CharmOrigin {
+        source: "charm-hub".to_owned(),
+        kind: String::new(),
+        id: String::new(),
+        hash: String::new(),
+        revision: Some(i64::from(revision)),
+        risk: channel.risk.clone().unwrap_or_default(),
+        track: channel.track.clone(),
+        branch: channel.branch.clone(),
+        architecture,
+        base,
+        instance_key: String::new(),
+    }
+}
+
+/// A channel as Go's `charm.Channel.String` writes it: `risk`, `track/risk`, then `/branch`
+/// (so a lone track prints as `track/`). The Go CLI compares these strings to decide whether an
+/// up-to-date refresh still moves the channel.
+pub fn go_channel_string(track: Option<&str>, risk: &str, branch: Option<&str>) -> String {
+    let mut path = risk.to_owned();
+    if let Some(track) = track.filter(|t| !t.is_empty()) {
+        path = format!("{track}/{path}");
+    }
+    if let Some(branch) = branch.filter(|b| !b.is_empty()) {
+        path = format!("{path}/{branch}");
+    }
+    path
 }
 
 /// Whether two origins are on the same channel (track, risk, branch; `latest` ≡ no track).
@@ -310,5 +382,84 @@ mod tests {
         };
         assert!(same_channel(&a, &b));
         assert!(!same_channel(&current(), &b));
+    }
+
+    #[test]
+    fn a_revision_origin_is_fresh_with_the_revision_channel_and_current_platform() {
+        let o = origin_for_revision(&current(), &parse("1.10/stable"), 406);
+        assert_eq!(o.revision, Some(406));
+        assert_eq!(
+            (o.track.as_deref(), o.risk.as_str(), o.branch.as_deref()),
+            (Some("1.10"), "stable", None)
+        );
+        assert_eq!(
+            (o.id.as_str(), o.hash.as_str()),
+            ("", ""),
+            "no id: install by revision"
+        );
+        assert_eq!((o.kind.as_str(), o.instance_key.as_str()), ("", ""));
+        assert_eq!(o.source, "charm-hub");
+        assert_eq!(o.architecture, "amd64");
+        assert_eq!(
+            o.base,
+            Some(Base {
+                name: "ubuntu".into(),
+                channel: "22.04/stable".into()
+            })
+        );
+    }
+
+    #[test]
+    fn a_revision_origin_keeps_the_channel_as_parsed_and_defaults_the_architecture() {
+        let bare = CharmOrigin {
+            architecture: String::new(),
+            base: Some(Base {
+                name: "Ubuntu".into(),
+                channel: "20.04/edge".into(),
+            }),
+            ..current()
+        };
+        let o = origin_for_revision(&bare, &parse("latest/edge"), 7);
+        assert_eq!(o.track.as_deref(), Some("latest"), "not normalised");
+        assert_eq!(o.architecture, "amd64");
+        assert_eq!(
+            o.base.map(|b| (b.name, b.channel)),
+            Some(("ubuntu".into(), "20.04/stable".into()))
+        );
+        let lone_track = origin_for_revision(&current(), &parse("1.10"), 1);
+        assert_eq!(lone_track.risk, "", "MakeOrigin sends the risk as parsed");
+    }
+
+    #[test]
+    fn a_legacy_kubernetes_base_becomes_focal_and_no_base_stays_none() {
+        let legacy = CharmOrigin {
+            base: Some(Base {
+                name: "kubernetes".into(),
+                channel: "kubernetes".into(),
+            }),
+            ..current()
+        };
+        assert_eq!(
+            origin_for_revision(&legacy, &parse("1/stable"), 1).base,
+            Some(Base {
+                name: "ubuntu".into(),
+                channel: "20.04/stable".into()
+            })
+        );
+        let none = CharmOrigin {
+            base: None,
+            ..current()
+        };
+        assert_eq!(origin_for_revision(&none, &parse("1/stable"), 1).base, None);
+    }
+
+    #[test]
+    fn channels_print_as_gos_charm_channel_string() {
+        assert_eq!(
+            go_channel_string(Some("1.10"), "stable", None),
+            "1.10/stable"
+        );
+        assert_eq!(go_channel_string(None, "edge", Some("fix")), "edge/fix");
+        assert_eq!(go_channel_string(Some("1.10"), "", None), "1.10/");
     }
 }

@@ -10,7 +10,7 @@
 //! passed: the client never sleeps on a caller's behalf, so the caller's own deadline rules
 //! (see [`ConnectionEvent`] for telling the operator). Reads that change nothing
 //! (`FullStatus`, `Get`, `GetCharmURLOrigin`, `CharmInfo`, `ListResources`, `ListCharmResources`,
-//! `ResolveCharms`) are retried once on a fresh connection when the drop hit them; writes never
+//! `ResolveCharms`, `CheckCharmPlacement`) are retried once on a fresh connection when the drop hit them; writes never
 //! are, because the controller may have acted on them: the caller observes and decides.
 //! Timeouts are not retried either: a slow controller is not helped by more load.
 //!
@@ -318,6 +318,60 @@ impl Client {
             Some(e) => Err(item_error(Facade::Application, METHOD, e)),
             None => Ok(()),
         }
+    }
+
+    /// `Application.UnsetApplicationsConfig` (what `juju config APP --reset a,b` sends): each
+    /// option goes back to the charm's default (`trust` to `false`). An empty list sends
+    /// nothing.
+    ///
+    /// # Errors
+    /// [`Error::Call`] with Juju's per-item error (an unknown application or option), and
+    /// transport errors.
+    pub async fn unset_config(&self, application: &str, options: &[String]) -> Result<()> {
+        const METHOD: &str = "UnsetApplicationsConfig";
+        if options.is_empty() {
+            return Ok(());
+        }
+        let params = wire::ApplicationConfigUnsetArgs {
+            args: vec![wire::ApplicationUnset {
+                application,
+                branch: "",
+                options,
+            }],
+        };
+        let results: wire::ErrorResults = self
+            .call(Facade::Application, METHOD, params, Retry::Write)
+            .await?;
+        let result = single(Facade::Application, METHOD, results.results)?;
+        match result.error {
+            Some(e) => Err(item_error(Facade::Application, METHOD, e)),
+            None => Ok(()),
+        }
+    }
+
+    /// `Application.ScaleApplications` to `units` units, as `juju scale-application APP N`
+    /// sends it (`api/client/application/client.go` `ScaleApplication` at v3.6.11: `scale`,
+    /// `force` false, no `scale-change`). Returns once Juju recorded the scale; units come and
+    /// go afterwards, as [`Client::full_status`] shows.
+    ///
+    /// # Errors
+    /// [`Error::Call`] with Juju's text (`application "x" does not exist`, a dying
+    /// application), and transport errors.
+    pub async fn scale_application(&self, application: &str, units: u32) -> Result<()> {
+        const METHOD: &str = "ScaleApplications";
+        let params = scale_params(application, units);
+        let results: wire::ScaleApplicationResults = self
+            .call(Facade::Application, METHOD, params, Retry::Write)
+            .await?;
+        let result = single(Facade::Application, METHOD, results.results)?;
+        if let Some(e) = result.error {
+            return Err(item_error(Facade::Application, METHOD, e));
+        }
+        tracing::info!(
+            "scaled {application} to {} units",
+            result.info.map_or(i64::from(units), |i| i.num_units)
+        );
+        Ok(())
     }
 
     /// Grants or revokes trust, as `juju trust APP [--remove]` does: `SetConfigs` with `trust`.
@@ -630,6 +684,19 @@ pub(super) fn single<T>(facade: Facade, method: &str, results: Vec<T>) -> Result
     }
 }
 
+/// The one-application `ScaleApplications` request. Application 19–20 take
+/// `ScaleApplicationsParams`, 21–22 `ScaleApplicationsParamsV2`; without `attach-storage` both
+/// are the same JSON, which is what the Go client sends at either version.
+fn scale_params(application: &str, units: u32) -> wire::ScaleApplicationsParams {
+    wire::ScaleApplicationsParams {
+        applications: vec![wire::ScaleApplicationParams {
+            application_tag: format!("application-{application}"),
+            scale: units,
+            force: false,
+        }],
+    }
+}
+
 fn deploy_arg(spec: &DeploySpec) -> Result<wire::DeployFromRepositoryArg> {
     let config_yaml = if spec.config.is_empty() {
         String::new()
@@ -644,10 +711,19 @@ fn deploy_arg(spec: &DeploySpec) -> Result<wire::DeployFromRepositoryArg> {
             ))
         })?
     };
+    // `cmd/juju/application/deployer/deployer.go` (v3.6.11) refuses a revision without a channel
+    // before it sends anything: the channel is what later refreshes follow.
+    if spec.revision.is_some() && spec.channel.is_empty() {
+        return Err(Error::Invalid(format!(
+            "deploying {}: specifying a revision requires a channel for future upgrades",
+            spec.application
+        )));
+    }
     Ok(wire::DeployFromRepositoryArg {
         charm_name: spec.charm.clone(),
         application_name: spec.application.clone(),
         attach_storage: Vec::new(),
+        base: spec.base.as_ref().map(deploy_base),
         channel: Some(spec.channel.clone()).filter(|c| !c.is_empty()),
         config_yaml,
         cons: BTreeMap::new(),
@@ -655,9 +731,27 @@ fn deploy_arg(spec: &DeploySpec) -> Result<wire::DeployFromRepositoryArg> {
         dry_run: false,
         num_units: Some(spec.units).filter(|n| *n > 0),
         placement: Vec::new(),
+        revision: spec.revision.map(i64::from),
         storage: BTreeMap::new(),
         trust: spec.trust,
     })
+}
+
+/// A base as `juju deploy --base ubuntu@22.04` sends it: the CLI parses the flag with
+/// `corebase.ParseBaseFromString`, which normalises the channel (a missing risk becomes
+/// `stable`, except for the legacy `kubernetes` track), and the API client writes
+/// `Channel.String()`, `22.04/stable` (`core/base/channel.go`, `api/client/application/client.go`
+/// `paramsFromDeployFromRepositoryArg` at v3.6.11).
+fn deploy_base(base: &Base) -> wire::Base {
+    let channel = if base.channel.contains('/') || base.channel == "kubernetes" {
+        base.channel.clone()
+    } else {
+        format!("{}/stable", base.channel)
+    };
+    wire::Base {
+        name: base.name.clone(),
+        channel,
+    }
 }
 
 fn to_status(detailed: Option<wire::DetailedStatus>) -> Status {
@@ -905,6 +999,8 @@ mod tests {
                 ("platform".to_owned(), "microk8s".to_owned()),
             ]),
             trust: true,
+            revision: None,
+            base: None,
         };
         let arg = deploy_arg(&spec).expect("builds");
         let parsed: BTreeMap<String, BTreeMap<String, serde_yaml::Value>> =
@@ -932,6 +1028,75 @@ mod tests {
         let arg = deploy_arg(&spec).expect("builds");
         assert_eq!(arg.config_yaml, "");
         assert_eq!(arg.num_units, None);
+    }
+
+    #[test]
+    fn deploy_sends_revision_and_base_as_the_cli_does() {
+        let spec = DeploySpec {
+            application: "jupyter-ui".into(),
+            charm: "jupyter-ui".into(),
+            channel: "1.10/stable".into(),
+            units: 2,
+            revision: Some(1004),
+            base: Some(Base {
+                name: "ubuntu".into(),
+                channel: "22.04".into(),
+            }),
+            ..DeploySpec::default()
+        };
+        let wire = serde_json::to_value(deploy_arg(&spec).expect("builds")).expect("json");
+        assert_eq!(wire["revision"], 1004);
+        assert_eq!(
+            wire["base"],
+            serde_json::json!({"name": "ubuntu", "channel": "22.04/stable"})
+        );
+        assert_eq!(wire["channel"], "1.10/stable");
+        assert_eq!(wire["num-units"], 2);
+    }
+
+    #[test]
+    fn deploy_without_revision_or_base_omits_both_keys() {
+        let spec = DeploySpec {
+            application: "istio-k8s".into(),
+            charm: "istio-k8s".into(),
+            channel: "2/edge".into(),
+            ..DeploySpec::default()
+        };
+        let wire = serde_json::to_value(deploy_arg(&spec).expect("builds")).expect("json");
+        assert!(wire.get("revision").is_none(), "{wire}");
+        assert!(wire.get("base").is_none(), "{wire}");
+    }
+
+    #[test]
+    fn a_revision_without_a_channel_is_refused_before_sending() {
+        let spec = DeploySpec {
+            application: "istio-k8s".into(),
+            charm: "istio-k8s".into(),
+            revision: Some(61),
+            ..DeploySpec::default()
+        };
+        let err = deploy_arg(&spec).expect_err("refused");
+        assert!(matches!(err, Error::Invalid(_)), "{err:?}");
+        assert!(err.to_string().contains("requires a channel"), "{err}");
+    }
+
+    #[test]
+    fn a_base_with_a_risk_is_sent_as_given() {
+        let edge = Base {
+            name: "ubuntu".into(),
+            channel: "24.04/edge".into(),
+        };
+        assert_eq!(deploy_base(&edge).channel, "24.04/edge");
+    }
+
+    #[test]
+    fn scale_sends_tag_scale_and_force_only() {
+        let wire = serde_json::to_value(scale_params("kfp-api", 3)).expect("json");
+        assert_eq!(
+            wire,
+            serde_json::json!({"applications": [
+                {"application-tag": "application-kfp-api", "scale": 3, "force": false}]})
+        );
     }
 
     #[test]

@@ -197,6 +197,12 @@ pub struct DeploySpec {
     pub config: BTreeMap<String, String>,
     /// Grant trust (`--trust`).
     pub trust: bool,
+    /// A specific charm revision (`--revision N`); `None` takes the newest in `channel`. Juju
+    /// needs a channel with it, for the refreshes that follow.
+    pub revision: Option<u32>,
+    /// The OS base to deploy on (`--base ubuntu@22.04`); `None` leaves it to the charm's
+    /// default. A channel without a risk (`22.04`) means `22.04/stable`, as the CLI parses it.
+    pub base: Option<Base>,
 }
 
 /// What a refresh did.

@@ -15,11 +15,18 @@
 //!
 //! Not as python-libjuju does it: it drops the origin's id and keeps its revision, so the
 //! controller reinstalls the old revision. Start at [`Client::refresh`].
+//!
+//! `juju refresh APP --channel X --revision N` is a switch to the Go CLI, with its own requests:
+//! `Charms.CheckCharmPlacement`, then `ResolveCharms` of the URL with revision `N`, a fresh
+//! origin without id and `switch-charm`; the rest is the same sequence. See
+//! [`Client::refresh_to_revision`].
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use super::channel::{CharmChannel, origin_for_channel, same_channel};
+use super::channel::{
+    CharmChannel, go_channel_string, origin_for_channel, origin_for_revision, same_channel,
+};
 use super::client::{Client, Retry, item_error, single};
 use super::error::{Error, Result, code};
 use super::login::Facade;
@@ -134,6 +141,22 @@ impl Client {
                 resources_upgraded: Vec::new(),
             });
         }
+        self.set_charm(application, &from_url, url, origin, upgrades, trust)
+            .await
+    }
+
+    /// The end of every refresh: pending resources for `upgrades`, then `Application.SetCharm`
+    /// with `origin` (its risk also as the legacy `channel`, as `api/client/application`
+    /// `SetCharm` sends it) and, for `--trust`, `trust` in `config-settings`.
+    async fn set_charm(
+        &self,
+        application: &str,
+        from_url: &str,
+        url: String,
+        origin: CharmOrigin,
+        upgrades: Vec<CharmResourceMeta>,
+        trust: bool,
+    ) -> Result<RefreshOutcome> {
         let resource_ids = self
             .add_pending_resources(application, &url, &origin, &upgrades)
             .await?;
@@ -160,10 +183,119 @@ impl Client {
         tracing::info!("refreshed {application} from {from_url} to {url}");
         Ok(RefreshOutcome {
             to_revision: CharmUrl::parse(&url).ok().and_then(|u| u.revision),
-            from_url,
+            from_url: from_url.to_owned(),
             to_url: url,
             resources_upgraded: upgrades.into_iter().map(|r| r.name).collect(),
         })
+    }
+
+    /// Refreshes `application` to `revision` of its charm and makes it follow `channel` from
+    /// then on, as `juju refresh APP --channel CHANNEL --revision REVISION [--trust]` does at
+    /// v3.6.11; a downgrade is the same refresh.
+    ///
+    /// The requests, in the Go CLI's order (`cmd/juju/application/refresh.go`
+    /// `refreshCommand.Run`, `refresher/refresher.go`): `Application.GetCharmURLOrigin`;
+    /// `Charms.CheckCharmPlacement` of the current URL with `revision` (a revision makes the
+    /// refresh a switch); `Charms.ResolveCharms` of that URL with `switch-charm` and a fresh
+    /// origin ([`super::channel::origin_for_revision`]: the revision, the channel, the current
+    /// platform, no id), on which the controller installs that revision and records the channel;
+    /// the base check; `Charms.AddCharm` only when the resolved URL is not the current one; the
+    /// resources, as [`Client::refresh`] reviews them; `Application.SetCharm` with the resolved
+    /// (or added) origin, so that the application's channel becomes `channel` and its revision
+    /// `revision`, and `trust` in `config-settings` when asked. When the application already
+    /// runs `revision` on `channel` and no resource changed, nothing is written (the CLI's
+    /// `ErrAlreadyUpToDate`), not even trust, and `to_url == from_url`.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] for a channel Juju would not parse or an application not deployed from
+    /// Charmhub; [`Error::Call`] with Juju's text for a revision Charmhub does not have
+    /// (`selecting releases: charm or bundle not found for channel …`) or any other refused step
+    /// (nothing is written before `AddCharm`); [`Error::UnsupportedBase`] when that revision does
+    /// not support the application's base (nothing is written); a retryable `try again`
+    /// [`Error::Call`] while the application's first charm download has not finished;
+    /// transport errors.
+    pub async fn refresh_to_revision(
+        &self,
+        application: &str,
+        channel: &str,
+        revision: u32,
+        trust: bool,
+    ) -> Result<RefreshOutcome> {
+        let wanted = CharmChannel::parse(channel)
+            .map_err(|e| Error::Invalid(format!("refreshing {application}: {e}")))?;
+        let (from_url, current) = self.charm_url_origin(application).await?;
+        if current.source != "charm-hub" {
+            return Err(Error::Invalid(format!(
+                "refreshing {application}: it runs a {} charm ({from_url}); only Charmhub \
+                 charms have revisions to refresh to",
+                current.source
+            )));
+        }
+        // refresh.go: `newRef = oldURL.WithRevision(c.Revision)`.
+        let reference = CharmUrl {
+            revision: Some(i64::from(revision)),
+            ..CharmUrl::parse(&from_url)
+                .map_err(|e| decode(Facade::Application, "GetCharmURLOrigin", e))?
+        }
+        .to_string();
+        self.check_charm_placement(application, &reference).await?;
+        let prepared = Prepared {
+            from_url,
+            target: origin_for_revision(&current, &wanted, revision),
+            current,
+            reference,
+        };
+        let Resolved {
+            from_url,
+            current,
+            url: resolved_url,
+            origin: resolved,
+        } = self
+            .resolve_prepared(application, channel, prepared, true)
+            .await?;
+
+        // `baseRefresher.ResolveCharm`: the resolved URL equal to the current one is
+        // ErrAlreadyUpToDate, and `charmHubRefresher.Refresh` then skips `AddCharmFromURL`.
+        let charm_changed = resolved_url != from_url;
+        let (url, origin) = if charm_changed {
+            let added = self.add_charm(&resolved_url, resolved).await?;
+            (resolved_url, added)
+        } else {
+            (from_url.clone(), resolved)
+        };
+        let upgrades = self
+            .resources_to_upgrade(application, &url, &origin)
+            .await?;
+        // refresh.go, ErrAlreadyUpToDate: stop unless the channel string the user gave differs
+        // from the current origin's (a current origin without a risk has no channel: stop) or a
+        // resource is to be upgraded.
+        let current_channel = (!current.risk.is_empty()).then(|| {
+            go_channel_string(
+                current.track.as_deref(),
+                &current.risk,
+                current.branch.as_deref(),
+            )
+        });
+        let asked_channel = go_channel_string(
+            wanted.track.as_deref(),
+            wanted.risk.as_deref().unwrap_or_default(),
+            wanted.branch.as_deref(),
+        );
+        let nothing_to_do = match &current_channel {
+            None => true,
+            Some(now) => upgrades.is_empty() && *now == asked_channel,
+        };
+        if !charm_changed && nothing_to_do {
+            tracing::info!("{application} already runs revision {revision} of {channel}");
+            return Ok(RefreshOutcome {
+                to_revision: CharmUrl::parse(&url).ok().and_then(|u| u.revision),
+                from_url,
+                to_url: url,
+                resources_upgraded: Vec::new(),
+            });
+        }
+        self.set_charm(application, &from_url, url, origin, upgrades, trust)
+            .await
     }
 
     /// Checks, without writing, that each application can be refreshed to its channel: the
@@ -184,7 +316,7 @@ impl Client {
             .flatten()
             .map(|p| (p.reference.clone(), p.target.clone()))
             .collect();
-        let mut answers = match self.resolve_charms(wanted).await {
+        let mut answers = match self.resolve_charms(wanted, false).await {
             Ok(answers) => answers.into_iter(),
             Err(e) => return refreshes.iter().map(|_| Err(e.clone())).collect(),
         };
@@ -208,12 +340,50 @@ impl Client {
     /// The read-only half of a refresh: origin, resolve, base check.
     async fn resolve_refresh(&self, application: &str, channel: &str) -> Result<Resolved> {
         let prepared = self.prepare_refresh(application, channel).await?;
+        self.resolve_prepared(application, channel, prepared, false)
+            .await
+    }
+
+    /// `ResolveCharms` of one prepared refresh, then the base check.
+    async fn resolve_prepared(
+        &self,
+        application: &str,
+        channel: &str,
+        prepared: Prepared,
+        switch_charm: bool,
+    ) -> Result<Resolved> {
         let answer = self
-            .resolve_charms(vec![(prepared.reference.clone(), prepared.target.clone())])
+            .resolve_charms(
+                vec![(prepared.reference.clone(), prepared.target.clone())],
+                switch_charm,
+            )
             .await?
             .pop()
             .unwrap_or_else(|| Err(decode(Facade::Charms, "ResolveCharms", "no result".into())))?;
         judge_resolution(application, channel, prepared, answer)
+    }
+
+    /// `Charms.CheckCharmPlacement` of `url` for `application`, which the Go CLI asks before
+    /// every switch (`charmHubRefresher.Allowed`, `cmd/juju/application/refresher/refresher.go`
+    /// at v3.6.11). A controller that does not support the check is no refusal, as there;
+    /// `--force` is never given, so any other error is.
+    async fn check_charm_placement(&self, application: &str, url: &str) -> Result<()> {
+        const METHOD: &str = "CheckCharmPlacement";
+        let params = wire::ApplicationCharmPlacements {
+            placements: vec![wire::ApplicationCharmPlacement {
+                application: application.to_owned(),
+                charm_url: url.to_owned(),
+            }],
+        };
+        let results: wire::ErrorResults = self
+            .call(Facade::Charms, METHOD, params, Retry::Read)
+            .await?;
+        let result = single(Facade::Charms, METHOD, results.results)?;
+        match result.error {
+            Some(e) if e.code == code::NOT_SUPPORTED => Ok(()),
+            Some(e) => Err(item_error(Facade::Charms, METHOD, e)),
+            None => Ok(()),
+        }
     }
 
     /// What to resolve for a refresh of `application` to `channel`: its charm and the origin
@@ -293,6 +463,7 @@ impl Client {
     async fn resolve_charms(
         &self,
         wanted: Vec<(String, CharmOrigin)>,
+        switch_charm: bool,
     ) -> Result<Vec<Result<(String, CharmOrigin, Vec<Base>)>>> {
         const METHOD: &str = "ResolveCharms";
         if wanted.is_empty() {
@@ -305,7 +476,7 @@ impl Client {
                 .map(|(reference, origin)| wire::ResolveCharmWithChannel {
                     reference,
                     charm_origin: origin,
-                    switch_charm: false,
+                    switch_charm,
                 })
                 .collect(),
         };

@@ -442,6 +442,10 @@ pub struct DeployFromRepositoryArg {
     /// Storage to attach (none).
     #[serde(rename = "AttachStorage")]
     pub attach_storage: Vec<String>,
+    /// OS base (`--base`), its channel with a risk as the CLI sends it (`22.04/stable`); omitted
+    /// when not asked (Go: `*Base`, `omitempty`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub base: Option<Base>,
     /// Channel, e.g. `2/edge`; omitted for the server's default (`stable`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub channel: Option<String>,
@@ -463,6 +467,10 @@ pub struct DeployFromRepositoryArg {
     /// Placement (none).
     #[serde(rename = "Placement")]
     pub placement: Vec<Value>,
+    /// Charm revision (`--revision`); omitted for the newest in the channel (Go: `*int`,
+    /// `omitempty`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revision: Option<i64>,
     /// Storage directives (none).
     #[serde(rename = "Storage")]
     pub storage: BTreeMap<String, Value>,
@@ -652,6 +660,74 @@ pub struct ConfigSet<'a> {
     pub generation: &'a str,
 }
 
+/// `ApplicationConfigUnsetArgs`: capitalised `Args`.
+#[derive(Serialize, Debug)]
+pub struct ApplicationConfigUnsetArgs<'a> {
+    /// One per application.
+    #[serde(rename = "Args")]
+    pub args: Vec<ApplicationUnset<'a>>,
+}
+
+/// `ApplicationUnset`: options reset to their defaults.
+#[derive(Serialize, Debug)]
+pub struct ApplicationUnset<'a> {
+    /// Application name.
+    pub application: &'a str,
+    /// `""`: the master generation.
+    pub branch: &'a str,
+    /// Option names.
+    pub options: &'a [String],
+}
+
+/// `ScaleApplicationsParams` (Application 19–20) and `ScaleApplicationsParamsV2` (21–22): the
+/// same keys on the wire while `attach-storage` is empty, which Go omits (`omitempty`), so one
+/// struct serves every version the client negotiates.
+#[derive(Serialize, Debug)]
+pub struct ScaleApplicationsParams {
+    /// One per application.
+    pub applications: Vec<ScaleApplicationParams>,
+}
+
+/// `ScaleApplicationParams` / `ScaleApplicationParamsV2` without `scale-change` (Go omits a zero
+/// one) and `attach-storage`.
+#[derive(Serialize, Debug)]
+pub struct ScaleApplicationParams {
+    /// `application-<name>`.
+    #[serde(rename = "application-tag")]
+    pub application_tag: String,
+    /// The number of units wanted.
+    pub scale: u32,
+    /// `false`, as `juju scale-application` sends it.
+    pub force: bool,
+}
+
+/// `ScaleApplicationResults`.
+#[derive(Deserialize, Debug, Default)]
+pub struct ScaleApplicationResults {
+    /// One per application.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub results: Vec<ScaleApplicationResult>,
+}
+
+/// `ScaleApplicationResult`.
+#[derive(Deserialize, Debug, Default)]
+pub struct ScaleApplicationResult {
+    /// The scale set, on success.
+    #[serde(default)]
+    pub info: Option<ScaleApplicationInfo>,
+    /// Per-item error.
+    #[serde(default)]
+    pub error: Option<ErrorObject>,
+}
+
+/// `ScaleApplicationInfo`.
+#[derive(Deserialize, Debug, Default)]
+pub struct ScaleApplicationInfo {
+    /// The scale now wanted.
+    #[serde(rename = "num-units", default)]
+    pub num_units: i64,
+}
+
 /// `ApplicationGetResults` (only what the client reads).
 #[derive(Deserialize, Debug, Default)]
 pub struct ApplicationGetResults {
@@ -706,14 +782,32 @@ pub struct ResolveCharmsWithChannel {
 /// `ResolveCharmWithChannel`.
 #[derive(Serialize, Debug)]
 pub struct ResolveCharmWithChannel {
-    /// Charm URL without revision.
+    /// Charm URL: without revision for a channel refresh, with it for a revision refresh.
     pub reference: String,
     /// Origin with the wanted channel.
     #[serde(rename = "charm-origin")]
     pub charm_origin: CharmOrigin,
-    /// Never switching charms.
+    /// `true` only for a switch, which `--revision` is to the Go CLI: the controller then
+    /// skips its check that the origin's source matches the URL's schema.
     #[serde(rename = "switch-charm")]
     pub switch_charm: bool,
+}
+
+/// `ApplicationCharmPlacements` (`Charms.CheckCharmPlacement`).
+#[derive(Serialize, Debug)]
+pub struct ApplicationCharmPlacements {
+    /// One per application.
+    pub placements: Vec<ApplicationCharmPlacement>,
+}
+
+/// `ApplicationCharmPlacement`.
+#[derive(Serialize, Debug)]
+pub struct ApplicationCharmPlacement {
+    /// Application name.
+    pub application: String,
+    /// The charm URL it would switch to.
+    #[serde(rename = "charm-url")]
+    pub charm_url: String,
 }
 
 /// `ResolveCharmWithChannelResults`: capitalised `Results`.
@@ -1041,6 +1135,10 @@ mod tests {
             charm_name: "istio-k8s".into(),
             application_name: "istio-k8s".into(),
             attach_storage: vec![],
+            base: Some(Base {
+                name: "ubuntu".into(),
+                channel: "22.04/stable".into(),
+            }),
             channel: Some("2/edge".into()),
             config_yaml: String::new(),
             cons: BTreeMap::new(),
@@ -1048,6 +1146,7 @@ mod tests {
             dry_run: false,
             num_units: Some(1),
             placement: vec![],
+            revision: Some(61),
             storage: BTreeMap::new(),
             trust: true,
         };
@@ -1072,8 +1171,10 @@ mod tests {
                 "Placement",
                 "Storage",
                 "Trust",
+                "base",
                 "channel",
-                "num-units"
+                "num-units",
+                "revision"
             ]
         );
     }

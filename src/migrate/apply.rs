@@ -143,6 +143,8 @@ async fn apply_once(session: &Session, change: &Change) -> Result<Option<Learned
                 units: 1,
                 config: config.clone(),
                 trust: *trust,
+                revision: None,
+                base: None,
             };
             match juju.deploy(&spec).await {
                 // A retry after a lost reply: the first attempt went through. Its config and
