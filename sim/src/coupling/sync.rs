@@ -128,6 +128,7 @@ impl Coupling {
                     | Ok(ModelEvent::Deployed { .. } | ModelEvent::Refreshed { .. })
                     | Ok(ModelEvent::RelationAdded { .. } | ModelEvent::RelationRemoved { .. })
                     | Ok(ModelEvent::ConfigChanged { .. } | ModelEvent::TrustChanged { .. })
+                    | Ok(ModelEvent::Scaled { .. })
                     | Err(broadcast::error::RecvError::Lagged(_)) => coupling.sync(),
                     Err(broadcast::error::RecvError::Closed) => return,
                 }

@@ -24,6 +24,7 @@ pub(crate) fn call(model: &Model, method: &str, params: &Value) -> Result<Value,
         "DestroyRelation" => destroy_relation(model, decode(params)?),
         "SetConfigs" => set_configs(model, decode(params)?),
         "UnsetApplicationsConfig" => unset_config(model, decode(params)?),
+        "ScaleApplications" => scale_applications(model, decode(params)?),
         "Get" => get(model, decode(params)?),
         "CharmConfig" => charm_config(model, decode(params)?),
         other => Err(ApiError::plain(format!("no such request {other}"))),
@@ -132,6 +133,7 @@ struct DfrArg {
     dry_run: bool,
     channel: String,
     revision: Option<i64>,
+    base: Option<Base>,
     #[serde(rename = "num-units")]
     num_units: Option<u32>,
 }
@@ -175,6 +177,10 @@ fn deploy_from_repository(model: &Model, args: DfrArgs) -> Result<Value, ApiErro
                     charm: arg.charm_name.clone(),
                     channel: (!arg.channel.is_empty()).then(|| arg.channel.clone()),
                     revision: arg.revision,
+                    base: arg.base.as_ref().map(|b| crate::model::Base {
+                        name: b.name.clone(),
+                        channel: b.channel.clone(),
+                    }),
                     num_units: arg.num_units.unwrap_or(1),
                     config,
                     trust: arg.trust,
@@ -186,24 +192,34 @@ fn deploy_from_repository(model: &Model, args: DfrArgs) -> Result<Value, ApiErro
                         .unwrap_or("stable")
                         .parse()
                         .map_err(ApiError::not_valid)?;
-                    let rel = Catalog::get()
-                        .release(&req.charm, &channel)
-                        .ok_or_else(|| {
-                            ApiError::not_found(format!("charm {:?} not found", req.charm))
-                        })?;
-                    Ok((rel.charm.clone(), channel.to_string(), rel.revision))
+                    let catalog = Catalog::get();
+                    let rel = match req.revision {
+                        Some(rev) => catalog.release_by_revision(&req.charm, rev),
+                        None => catalog.release(&req.charm, &channel),
+                    }
+                    .ok_or_else(|| {
+                        ApiError::not_found(format!("charm {:?} not found", req.charm))
+                    })?;
+                    let base = rel
+                        .bases
+                        .first()
+                        .cloned()
+                        .unwrap_or_else(crate::model::Base::jammy);
+                    Ok((rel.charm.clone(), channel.to_string(), rel.revision, base))
                 } else {
                     model
                         .deploy(&req)
-                        .map(|app| (app.charm, app.channel, app.revision))
+                        .map(|app| (app.charm, app.channel, app.revision, app.base))
                 }
             });
             match outcome {
-                Ok((charm, channel, revision)) => json!({
+                // `DeployFromRepositoryAPI.DeployFromRepository`: the info's base is the resolved
+                // origin's platform, its channel the track (`deployrepository.go` at v3.6.11).
+                Ok((charm, channel, revision, base)) => json!({
                     "Errors": null,
                     "Info": {
                         "architecture": "amd64",
-                        "base": {"name": "ubuntu", "channel": "22.04"},
+                        "base": {"name": base.name, "channel": base.channel},
                         "channel": channel,
                         "name": charm,
                         "revision": revision,
@@ -475,6 +491,72 @@ fn unset_config(model: &Model, args: UnsetArgs) -> Result<Value, ApiError> {
                 Err(err) => json!({"error": error_json(&err)}),
             },
         )
+        .collect();
+    Ok(json!({"results": results}))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct ScaleArgs {
+    applications: Vec<ScaleArg>,
+}
+
+/// `ScaleApplicationParams` (Application 20) or `ScaleApplicationParamsV2` (21, 22); the schema
+/// check has already refused `attach-storage` at 20.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct ScaleArg {
+    #[serde(rename = "application-tag")]
+    application_tag: String,
+    scale: i64,
+    #[serde(rename = "scale-change")]
+    scale_change: i64,
+    #[serde(rename = "attach-storage")]
+    attach_storage: Vec<String>,
+}
+
+/// `Application.ScaleApplications` (`apiserver/facades/client/application/application.go`
+/// `APIBase.ScaleApplications` at v3.6.11), per item: `scale < 0 not valid`, `requesting both
+/// scale and scale-change not valid`, `application "x" does not exist` (no code), then
+/// `ChangeScale` or `SetScale`; the answer's `num-units` is the scale set.
+fn scale_applications(model: &Model, args: ScaleArgs) -> Result<Value, ApiError> {
+    let results: Vec<Value> = args
+        .applications
+        .iter()
+        .map(|arg| {
+            let outcome = (|| {
+                if arg.scale < 0 && arg.scale_change == 0 {
+                    return Err(ApiError::not_valid("scale < 0 not valid"));
+                }
+                if arg.scale != 0 && arg.scale_change != 0 {
+                    return Err(ApiError::not_valid(
+                        "requesting both scale and scale-change not valid",
+                    ));
+                }
+                let name = app_from_tag(&arg.application_tag)?;
+                if model.application(name).is_none() {
+                    return Err(ApiError::plain(format!(
+                        "application {name:?} does not exist"
+                    )));
+                }
+                if !arg.attach_storage.is_empty() {
+                    // The twin models no storage, so no storage id can be attached.
+                    return Err(ApiError::not_found(format!(
+                        "storage {:?} not found",
+                        arg.attach_storage[0]
+                    )));
+                }
+                if arg.scale_change != 0 {
+                    model.scale(name, None, arg.scale_change)
+                } else {
+                    model.scale(name, Some(arg.scale), 0)
+                }
+            })();
+            match outcome {
+                Ok(scale) => json!({"info": {"num-units": scale}}),
+                Err(err) => json!({"error": error_json(&err)}),
+            }
+        })
         .collect();
     Ok(json!({"results": results}))
 }

@@ -7,12 +7,14 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::application::{Origin, decode};
+use crate::model::catalog::revision_not_found_message;
 use crate::model::{ApiError, Base, Catalog, Channel, Model, Release, Role, code, parse_charm_url};
 
 /// Runs a Charms method.
 pub(crate) fn call_charms(model: &Model, method: &str, params: &Value) -> Result<Value, ApiError> {
     match method {
         "ResolveCharms" => resolve_charms(decode(params)?),
+        "CheckCharmPlacement" => check_charm_placement(decode(params)?),
         "AddCharm" => add_charm(model, decode(params)?),
         "CharmInfo" => charm_info(model, decode(params)?),
         "ListCharmResources" => list_charm_resources(model, decode(params)?),
@@ -91,12 +93,43 @@ fn charm_resource(
     })
 }
 
-fn origin_json(o: &Origin, release: &Release, channel: &Channel, base: &Base) -> Value {
+/// The Charmhub id and hash an answered origin carries.
+struct Identity {
+    id: String,
+    hash: String,
+}
+
+impl Identity {
+    /// The ones the request carried: `resolveWithPreferredChannel` keeps "the original values for
+    /// ID and Hash, if any were passed in" (`core/charm/repository/charmhub.go` at v3.6.11), so a
+    /// resolve without an id answers none.
+    fn requested(o: &Origin) -> Self {
+        Identity {
+            id: o.id.clone(),
+            hash: o.hash.clone(),
+        }
+    }
+
+    /// The revision's own, as `GetDownloadURL` sets them from Charmhub's answer.
+    fn of(release: &Release) -> Self {
+        Identity {
+            id: release.charm_id(),
+            hash: release.hash(),
+        }
+    }
+}
+
+fn origin_json(
+    o: &Origin,
+    release: &Release,
+    channel: &Channel,
+    base: &Base,
+    identity: Identity,
+) -> Value {
     let mut out = json!({
         "source": "charm-hub",
         "type": if o.kind.is_empty() { "charm" } else { o.kind.as_str() },
-        "id": release.charm_id(),
-        "hash": release.hash(),
+        "id": identity.id,
         "revision": release.revision,
         "risk": channel.risk,
         "architecture": o.architecture,
@@ -110,6 +143,10 @@ fn origin_json(o: &Origin, release: &Release, channel: &Channel, base: &Base) ->
     }
     if !o.instance_key.is_empty() {
         out["instance-key"] = json!(o.instance_key);
+    }
+    // `hash` is `omitempty` in `params.CharmOrigin`.
+    if !identity.hash.is_empty() {
+        out["hash"] = json!(identity.hash);
     }
     if base.is_empty()
         && let Some(m) = out.as_object_mut()
@@ -126,6 +163,33 @@ fn origin_channel(o: &Origin) -> Result<Channel, ApiError> {
         o.risk.as_str()
     };
     Channel::from_parts(&o.track, risk, &o.branch).map_err(ApiError::not_valid)
+}
+
+/// The requested origin's channel as Go's `charm.Channel.String` writes it, from the fields as
+/// sent (`ConvertParamsOrigin` does not normalise them).
+fn go_channel(o: &Origin) -> String {
+    let mut path = o.risk.clone();
+    if !o.track.is_empty() {
+        path = format!("{}/{path}", o.track);
+    }
+    if !o.branch.is_empty() {
+        path = format!("{path}/{}", o.branch);
+    }
+    path
+}
+
+/// The requested origin's `Platform.String()`: architecture, OS and the base's track
+/// (`ConvertParamsOrigin` keeps only the track, `core/charm/origin.go` `Platform.String`).
+fn platform_string(o: &Origin) -> String {
+    let mut path = o.architecture.clone();
+    if !o.base.name.is_empty() {
+        path = format!("{path}/{}", o.base.name.to_lowercase());
+    }
+    let track = o.base.channel.split('/').next().unwrap_or_default();
+    if !track.is_empty() {
+        path = format!("{path}/{track}");
+    }
+    path
 }
 
 #[derive(Deserialize, Default)]
@@ -165,14 +229,26 @@ fn resolve_one(arg: &ResolveArg) -> Result<(Release, Channel), ApiError> {
         )));
     }
     let release = match (o.id.is_empty(), o.revision) {
-        (true, Some(rev)) if rev >= 0 => catalog.release_by_revision(&name, rev),
-        _ => catalog.release(&name, &channel),
-    }
-    .ok_or_else(|| {
-        ApiError::not_found(crate::model::catalog::not_in_channel_message(
-            &name, &channel,
-        ))
-    })?;
+        // No id and a revision: Charmhub installs that revision, whatever the channel (which is
+        // only recorded for later refreshes): `refreshConfig` → `MethodRevision` →
+        // `InstallOneFromRevision` (`core/charm/repository/charmhub.go` at v3.6.11).
+        (true, Some(rev)) if rev >= 0 => {
+            catalog.release_by_revision(&name, rev).ok_or_else(|| {
+                ApiError::plain(revision_not_found_message(
+                    catalog,
+                    &name,
+                    &go_channel(o),
+                    !o.branch.is_empty(),
+                    &platform_string(o),
+                ))
+            })?
+        }
+        _ => catalog.release(&name, &channel).ok_or_else(|| {
+            ApiError::not_found(crate::model::catalog::not_in_channel_message(
+                &name, &channel,
+            ))
+        })?,
+    };
     Ok((release.clone(), channel))
 }
 
@@ -221,7 +297,7 @@ fn resolve_charms(args: ResolveArgs) -> Result<Value, ApiError> {
                 let (base, supported) = resolved_base(&base_of(o), &release, by_revision);
                 json!({
                     "url": release.url(),
-                    "charm-origin": origin_json(o, &release, &channel, &base),
+                    "charm-origin": origin_json(o, &release, &channel, &base, Identity::requested(o)),
                     "supported-bases": supported.iter().map(base_json).collect::<Vec<_>>(),
                 })
             }
@@ -272,8 +348,49 @@ fn add_charm(model: &Model, args: AddCharmArgs) -> Result<Value, ApiError> {
         return Err(ApiError::bad_request("base required for Charmhub charms"));
     }
     let (release, channel) = release_for_url(&args.url, Some(o))?;
+    // `queueAsyncCharmDownload` (`apiserver/facades/client/charms/client.go` at v3.6.11): a charm
+    // already in the model is answered through `GetDownloadURL`, which fills in Charmhub's id and
+    // hash; a new one with the resolved origin, whose id and hash are the requested ones.
+    let identity = if model.has_charm(&release.url()) {
+        Identity::of(&release)
+    } else {
+        Identity::requested(o)
+    };
     model.add_charm(&release.url());
-    Ok(json!({"charm-origin": origin_json(o, &release, &channel, &base_of(o))}))
+    Ok(json!({"charm-origin": origin_json(o, &release, &channel, &base_of(o), identity)}))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct PlacementArgs {
+    placements: Vec<Placement>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Placement {
+    #[serde(rename = "charm-url")]
+    charm_url: String,
+}
+
+/// `Charms.CheckCharmPlacement` (`apiserver/facades/client/charms/client.go`
+/// `checkCharmPlacement` at v3.6.11): a URL that does not parse is that item's error; a non-
+/// Charmhub URL, an application that does not exist yet, or one whose units sit on no machine
+/// (every unit of a Kubernetes model, the only kind the twin plays) passes: the check only refuses
+/// machines of mixed architectures.
+fn check_charm_placement(args: PlacementArgs) -> Result<Value, ApiError> {
+    let results: Vec<Value> = args
+        .placements
+        .iter()
+        .map(|p| {
+            let local = p.charm_url.starts_with("local:");
+            match parse_charm_url(&p.charm_url) {
+                Err(err) if !local => json!({"error": error_json(&err)}),
+                _ => json!({}),
+            }
+        })
+        .collect();
+    Ok(json!({"results": results}))
 }
 
 #[derive(Deserialize, Default)]

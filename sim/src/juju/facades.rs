@@ -104,12 +104,17 @@ pub fn implemented(facade: &str, version: u32, method: &str) -> bool {
             | "SetConfigs"
             | "Get"
             | "CharmConfig"
-            | "UnsetApplicationsConfig" => true,
+            | "UnsetApplicationsConfig"
+            | "ScaleApplications" => true,
             _ => false,
         },
         "Charms" => matches!(
             method,
-            "ResolveCharms" | "AddCharm" | "CharmInfo" | "ListCharmResources"
+            "ResolveCharms"
+                | "AddCharm"
+                | "CharmInfo"
+                | "ListCharmResources"
+                | "CheckCharmPlacement"
         ),
         "Resources" => matches!(method, "AddPendingResources" | "ListResources"),
         _ => false,

@@ -446,6 +446,57 @@ pub fn not_in_channel_message(charm: &str, channel: &Channel) -> String {
     )
 }
 
+/// Juju's error for a revision Charmhub does not have. Asked by revision (no origin id),
+/// Charmhub answers `revision-not-found` with every release of the charm, and Juju turns that into
+/// `selecting releases: charm or bundle not found for channel <C>, base <platform>` followed by
+/// one suggestion per channel (`core/charm/repository/charmhub.go` at v3.6.11:
+/// `retryResolveWithPreferredChannel`, `handleRevisionNotFound`, `composeSuggestions`; the exact
+/// shape is pinned by `TestResolveRevisionNotFoundError` in `charmhub_test.go`). The error has no
+/// code (`errSelection` maps to none).
+///
+/// `channel` is the requested origin's channel as Go's `charm.Channel.String` writes it, and
+/// `platform` its `Platform.String()` (`amd64/ubuntu/22.04`, or `amd64` without a base). Go
+/// lists the channels in map order; the twin sorts them so that tests can compare.
+pub fn revision_not_found_message(
+    catalog: &Catalog,
+    charm: &str,
+    channel: &str,
+    branch: bool,
+    platform: &str,
+) -> String {
+    let releases = catalog.releases(charm);
+    if releases.is_empty() {
+        return "selecting releases: no releases available".to_string();
+    }
+    if branch {
+        return format!(
+            "selecting releases: ambiguous arch and series with channel {channel:?}, specify \
+             both arch and series along with channel"
+        );
+    }
+    let mut by_channel: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for release in releases {
+        // A risk-only channel is written with `latest/`, as composeSuggestions does.
+        let name = match &release.channel.track {
+            Some(_) => release.channel.to_string(),
+            None => format!("latest/{}", release.channel),
+        };
+        by_channel
+            .entry(name)
+            .or_default()
+            .extend(release.bases.iter().map(Base::to_string));
+    }
+    let suggestions: Vec<String> = by_channel
+        .iter()
+        .map(|(ch, bases)| format!("channel {ch:?}: available bases are: {}", bases.join(", ")))
+        .collect();
+    format!(
+        "selecting releases: charm or bundle not found for channel {channel:?}, base \
+         {platform:?}\navailable releases are:\n  {}",
+        suggestions.join("\n  ")
+    )
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileDoc {
@@ -725,6 +776,31 @@ mod tests {
         assert_eq!(new.bases, ["ubuntu@24.04".parse::<Base>().expect("base")]);
         assert!(!Base::jammy().is_compatible(&new.bases[0]));
         assert!(Base::jammy().is_compatible(&"ubuntu@22.04/stable".parse().expect("base")));
+    }
+
+    #[test]
+    fn an_unknown_revision_is_reported_with_every_channel_as_juju_suggests_them() {
+        let message = revision_not_found_message(
+            Catalog::get(),
+            "admission-webhook",
+            "1.10/stable",
+            false,
+            "amd64/ubuntu/22.04",
+        );
+        assert_eq!(
+            message,
+            "selecting releases: charm or bundle not found for channel \"1.10/stable\", base \
+             \"amd64/ubuntu/22.04\"\navailable releases are:\n  \
+             channel \"1.10/stable\": available bases are: ubuntu@22.04\n  \
+             channel \"2.0/edge\": available bases are: ubuntu@22.04"
+        );
+        let risk_only =
+            Catalog::parse("charms:\n  c:\n    channels:\n      stable: {revision: 1}\n")
+                .expect("parses");
+        assert!(
+            revision_not_found_message(&risk_only, "c", "stable", false, "amd64")
+                .contains("channel \"latest/stable\": available bases are: ubuntu@22.04"),
+        );
     }
 
     #[test]

@@ -207,6 +207,13 @@ pub enum ModelEvent {
         /// New effective value as a string (`""` when unset without default).
         value: String,
     },
+    /// The application's scale changed (`ScaleApplications`): units were added or removed.
+    Scaled {
+        /// Application name.
+        app: String,
+        /// Units wanted now.
+        scale: i64,
+    },
     /// Application trust changed.
     TrustChanged {
         /// Application name.
@@ -545,6 +552,7 @@ impl Model {
             charm: charm.to_string(),
             channel: Some(channel.to_string()),
             revision: None,
+            base: None,
             num_units: 1,
             config: config
                 .iter()
@@ -708,6 +716,15 @@ impl Model {
     /// `application "x" not found`, `unknown option "x"`, `option "x" expected int, got "y"`.
     pub fn set_config(&self, app: &str, values: &BTreeMap<String, Value>) -> Result<(), ApiError> {
         self.mutate(|state, fx| state.set_config(app, values, fx))
+    }
+
+    /// Scales `app` to `scale` units, or by `change` units when `scale` is `None`
+    /// (`Application.ScaleApplications`). Returns the new scale.
+    ///
+    /// # Errors
+    /// `application "x" not found`, a dying application, removing more units than exist.
+    pub fn scale(&self, app: &str, scale: Option<i64>, change: i64) -> Result<i64, ApiError> {
+        self.mutate(|state, fx| state.scale(app, scale, change, fx))
     }
 
     /// Resets options to their defaults (`trust` to false).

@@ -8,7 +8,10 @@ use jiff::Timestamp;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::catalog::{Base, Catalog, Channel, EndpointSpec, Release, Role, not_in_channel_message};
+use super::catalog::{
+    Base, Catalog, Channel, EndpointSpec, Release, Role, not_in_channel_message,
+    revision_not_found_message,
+};
 use super::timing::Change;
 use super::{Access, ApiError, ModelEvent};
 
@@ -215,8 +218,11 @@ pub struct Deploy {
     pub charm: String,
     /// Channel; `None` = `stable`.
     pub channel: Option<String>,
-    /// Specific revision (must be in the channel).
+    /// Specific revision (`--revision`): installed whatever channel it was released to, the
+    /// channel only recorded for later refreshes, as Charmhub's install by revision does.
     pub revision: Option<i64>,
+    /// Requested base (`--base`); `None` takes the release's first (its default).
+    pub base: Option<Base>,
     /// Number of units (0 is taken as 1).
     pub num_units: u32,
     /// Config values: strings are parsed by option type, other JSON values checked against it.
@@ -266,6 +272,16 @@ pub(crate) struct State {
     pub users: BTreeMap<String, User>,
     pub charms_added: BTreeSet<String>,
     pub pending: BTreeMap<String, PendingResource>,
+}
+
+/// A base channel as `corebase.ParseChannelNormalize` writes it: a missing risk is `stable`
+/// (`core/base/channel.go` at v3.6.11).
+fn normalised_base_channel(channel: &str) -> String {
+    if channel.contains('/') || channel == "kubernetes" {
+        channel.to_string()
+    } else {
+        format!("{channel}/stable")
+    }
 }
 
 /// Parses `ch:amd64/name-12`, `ch:amd64/jammy/name-12`, `ch:name` into (name, revision).
@@ -368,19 +384,56 @@ impl State {
                 req.charm
             )));
         }
-        let release = catalog
-            .release(&req.charm, &channel)
-            .ok_or_else(|| ApiError::not_found(not_in_channel_message(&req.charm, &channel)))?
-            .clone();
-        if let Some(rev) = req.revision
-            && rev != release.revision
-        {
-            return Err(ApiError::not_found(format!(
-                "charm {:?} revision {rev} not found in channel {:?}",
-                req.charm,
-                channel.to_string()
-            )));
+        // `deployFromRepositoryValidator.createOrigin`/`deducePlatform`
+        // (`apiserver/facades/client/application/deployrepository.go` at v3.6.11): the platform
+        // is `amd64` plus the requested base with its normalised channel (`22.04/stable`); the
+        // twin's model sets no default-base, so without `--base` it is `amd64` alone.
+        let platform = match &req.base {
+            Some(b) => format!("amd64/{}/{}", b.name, normalised_base_channel(&b.channel)),
+            None => "amd64".to_string(),
+        };
+        let release = match req.revision {
+            // `ResolveForDeploy` with a revision and no id installs that revision
+            // (`core/charm/repository/charmhub.go` `refreshConfig`, `MethodRevision`).
+            Some(rev) => catalog
+                .release_by_revision(&req.charm, rev)
+                .ok_or_else(|| {
+                    ApiError::plain(revision_not_found_message(
+                        catalog,
+                        &req.charm,
+                        &channel.to_string(),
+                        channel.branch.is_some(),
+                        &platform,
+                    ))
+                })?,
+            None => catalog
+                .release(&req.charm, &channel)
+                .ok_or_else(|| ApiError::not_found(not_in_channel_message(&req.charm, &channel)))?,
         }
+        .clone();
+        // `resolveCharm`'s base selection (`core/charm/baseselector.go` `userRequested` at
+        // v3.6.11): a requested base must be one the charm supports; the origin keeps its track.
+        let base = match &req.base {
+            None => release.bases.first().cloned().unwrap_or_else(Base::jammy),
+            Some(wanted) if release.bases.iter().any(|b| b.is_compatible(wanted)) => Base {
+                name: wanted.name.clone(),
+                channel: wanted
+                    .channel
+                    .split('/')
+                    .next()
+                    .unwrap_or_default()
+                    .to_string(),
+            },
+            Some(wanted) => {
+                let supported: Vec<String> = release.bases.iter().map(Base::to_string).collect();
+                return Err(ApiError::plain(format!(
+                    "base \"{}@{}\" is not supported, supported bases are: {}",
+                    wanted.name,
+                    normalised_base_channel(&wanted.channel),
+                    supported.join(", ")
+                )));
+            }
+        };
         if self.apps.contains_key(&name) {
             return Err(ApiError::already_exists(format!(
                 "cannot add application {name:?}: application already exists"
@@ -441,7 +494,7 @@ impl State {
             trust,
             units,
             resources,
-            base: release.bases.first().cloned().unwrap_or_else(Base::jammy),
+            base,
             downloaded: settled,
             instance_key: instance_key(&name, uid),
             since: now,
@@ -869,6 +922,60 @@ impl State {
             );
         }
         self.commit_config(app_name, config, trust, fx)
+    }
+
+    /// Sets the number of units of `name`, as `Application.SetScale` does on a Kubernetes model
+    /// (`state/application.go` at v3.6.11); `change` instead adds or removes units
+    /// (`ChangeScale`). Returns the new scale.
+    ///
+    /// Juju records the desired scale and its provisioner then starts or stops pods (the highest
+    /// ordinals first, as a StatefulSet does). The twin adds or removes the units at once and
+    /// emits [`ModelEvent::Scaled`], so that the Kubernetes side follows; new units of a settled
+    /// application show settled at once, where Juju's would allocate first.
+    pub fn scale(
+        &mut self,
+        name: &str,
+        scale: Option<i64>,
+        change: i64,
+        fx: &mut Effects,
+    ) -> Result<i64, ApiError> {
+        let app = self.app(name)?;
+        let current = app.units.len() as i64;
+        let target = match scale {
+            Some(n) => n,
+            None => current + change,
+        };
+        if scale.is_none() && target < 0 {
+            return Err(ApiError::not_valid(
+                "cannot remove more units than currently exist not valid",
+            ));
+        }
+        if app.life != Life::Alive {
+            return Err(ApiError::plain(format!(
+                "cannot set scale for application {name:?} to {target}: application is not alive"
+            )));
+        }
+        let target_units = usize::try_from(target)
+            .map_err(|_| ApiError::not_valid(format!("application scale {target} not valid")))?;
+        let seq = self.unit_sequence.entry(name.to_string()).or_insert(0);
+        let mut added = Vec::new();
+        while current as usize + added.len() < target_units {
+            added.push(Unit {
+                number: *seq,
+                error_hook: None,
+            });
+            *seq += 1;
+        }
+        let app = self.app_mut(name)?;
+        app.units.extend(added);
+        app.units.sort_by_key(|u| u.number);
+        app.units.truncate(target_units);
+        app.since = Timestamp::now();
+        fx.events.push(ModelEvent::Scaled {
+            app: name.to_string(),
+            scale: target,
+        });
+        Ok(target)
     }
 
     /// Applies `UnsetApplicationsConfig` for one application.

@@ -17,6 +17,7 @@ pub const WRITE_METHODS: &[&str] = &[
     "Application.DestroyRelation",
     "Application.SetConfigs",
     "Application.UnsetApplicationsConfig",
+    "Application.ScaleApplications",
 ];
 
 /// Which way a message that broke the schema was going.
