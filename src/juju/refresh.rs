@@ -197,7 +197,7 @@ impl Client {
     /// `refreshCommand.Run`, `refresher/refresher.go`): `Application.GetCharmURLOrigin`;
     /// `Charms.CheckCharmPlacement` of the current URL with `revision` (a revision makes the
     /// refresh a switch); `Charms.ResolveCharms` of that URL with `switch-charm` and a fresh
-    /// origin ([`super::channel::origin_for_revision`]: the revision, the channel, the current
+    /// origin (`channel::origin_for_revision`: the revision, the channel, the current
     /// platform, no id), on which the controller installs that revision and records the channel;
     /// the base check; `Charms.AddCharm` only when the resolved URL is not the current one; the
     /// resources, as [`Client::refresh`] reviews them; `Application.SetCharm` with the resolved
