@@ -29,6 +29,7 @@ pub fn from_status(status: &juju::ModelStatus) -> Observed {
                 units,
                 config: None,
                 trust: None,
+                user_set: None,
             },
         );
     }

@@ -17,6 +17,8 @@ use super::{Cluster, Error, PAGE_SIZE, Result};
 const SIDECAR_INIT_CONTAINERS: [&str; 3] = ["istio-proxy", "istio-init", "istio-validation"];
 /// Annotation the injector sets on every pod it mutates.
 const SIDECAR_STATUS_ANNOTATION: &str = "sidecar.istio.io/status";
+/// Label (or annotation) with which a pod opts out of injection.
+const INJECT_KEY: &str = "sidecar.istio.io/inject";
 
 /// A pod, reduced to what the sidecar inventory needs.
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -77,6 +79,16 @@ impl PodSummary {
                 .annotations
                 .as_ref()
                 .is_some_and(|a| a.contains_key(SIDECAR_STATUS_ANNOTATION))
+    }
+
+    /// Whether the pod asks not to be injected, by label or annotation: Istio reads both
+    /// (istio.io, "Installing the Sidecar", Controlling the injection policy).
+    pub fn opted_out(&self) -> bool {
+        let says_no = |map: Option<&BTreeMap<String, String>>| {
+            map.and_then(|m| m.get(INJECT_KEY))
+                .is_some_and(|v| v == "false")
+        };
+        says_no(self.metadata.labels.as_ref()) || says_no(self.metadata.annotations.as_ref())
     }
 
     fn controller(&self) -> Option<&OwnerReference> {
@@ -143,9 +155,32 @@ impl Cluster {
     /// # Errors
     /// The API failing.
     pub async fn sidecars_in(&self, namespaces: &BTreeSet<String>) -> Result<SidecarReport> {
+        self.workloads_of(namespaces, PodSummary::has_sidecar).await
+    }
+
+    /// Pods in `namespaces` without a sidecar that the injector would give one (not opted out
+    /// with `sidecar.istio.io/inject: "false"`), grouped as [`Cluster::sidecars_in`] groups
+    /// them: what a restore restarts once the namespaces are labelled for injection again.
+    ///
+    /// # Errors
+    /// The API failing.
+    pub async fn missing_sidecars_in(
+        &self,
+        namespaces: &BTreeSet<String>,
+    ) -> Result<SidecarReport> {
+        self.workloads_of(namespaces, |p| !p.has_sidecar() && !p.opted_out())
+            .await
+    }
+
+    /// Pods in `namespaces` that `keep` accepts, grouped by the workload that restarts them.
+    async fn workloads_of(
+        &self,
+        namespaces: &BTreeSet<String>,
+        keep: impl Fn(&PodSummary) -> bool,
+    ) -> Result<SidecarReport> {
         let pods = self
             .pods_where(|p| {
-                p.has_sidecar()
+                keep(p)
                     && p.metadata
                         .namespace
                         .as_ref()
@@ -273,5 +308,13 @@ mod tests {
         assert!(pod(serde_json::json!({"metadata": {"name": "b"}, "spec": {"containers": [{"name": "main"}], "initContainers": [{"name": "istio-proxy"}]}})).has_sidecar());
         assert!(pod(serde_json::json!({"metadata": {"name": "c", "annotations": {"sidecar.istio.io/status": "{}"}}, "spec": {"containers": [{"name": "main"}]}})).has_sidecar());
         assert!(!pod(serde_json::json!({"metadata": {"name": "d", "annotations": {"ambient.istio.io/redirection": "enabled"}}, "spec": {"containers": [{"name": "main"}]}})).has_sidecar());
+    }
+
+    #[test]
+    fn a_pod_opts_out_of_injection_by_label_or_annotation() {
+        assert!(pod(serde_json::json!({"metadata": {"name": "a", "labels": {"sidecar.istio.io/inject": "false"}}})).opted_out());
+        assert!(pod(serde_json::json!({"metadata": {"name": "b", "annotations": {"sidecar.istio.io/inject": "false"}}})).opted_out());
+        assert!(!pod(serde_json::json!({"metadata": {"name": "c", "labels": {"sidecar.istio.io/inject": "true"}}})).opted_out());
+        assert!(!pod(serde_json::json!({"metadata": {"name": "d"}})).opted_out());
     }
 }

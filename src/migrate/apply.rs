@@ -5,8 +5,6 @@
 //! run's deadline, observes again, and applies the change again only if the fact is still unmet —
 //! a write whose reply was lost may well have been made.
 
-use std::collections::BTreeMap;
-
 use crate::cluster;
 use crate::juju::{self, DeploySpec};
 use crate::plan::{Change, RunMemory};
@@ -94,7 +92,6 @@ pub(crate) async fn apply(
 
 async fn apply_once(session: &Session, change: &Change) -> Result<Option<Learned>, PortError> {
     let juju = &session.juju;
-    let trust = || BTreeMap::from([("trust".to_string(), "true".to_string())]);
     match change {
         Change::PatchConfigMap {
             namespace,
@@ -135,16 +132,24 @@ async fn apply_once(session: &Session, change: &Change) -> Result<Option<Learned
             channel,
             trust,
             config,
+            pinned,
+            hide_values: _,
         } => {
             let spec = DeploySpec {
                 application: application.clone(),
                 charm: charm.clone(),
                 channel: channel.to_string(),
-                units: 1,
+                units: pinned.as_ref().map_or(1, |p| p.units),
                 config: config.clone(),
                 trust: *trust,
-                revision: None,
-                base: None,
+                revision: pinned.as_ref().and_then(|p| p.revision),
+                base: pinned
+                    .as_ref()
+                    .and_then(|p| p.base.as_ref())
+                    .map(|b| juju::Base {
+                        name: b.name.clone(),
+                        channel: b.channel.clone(),
+                    }),
             };
             match juju.deploy(&spec).await {
                 // A retry after a lost reply: the first attempt went through. Its config and
@@ -157,14 +162,20 @@ async fn apply_once(session: &Session, change: &Change) -> Result<Option<Learned
             application,
             channel,
             trust: with_trust,
+            revision,
         } => {
             // Trust goes with SetCharm, so the new charm's first hooks already run trusted. If
             // the refresh finds nothing to change it grants nothing (as `juju refresh --trust`
             // does); the next observation then asks for `juju trust` on its own.
-            let outcome = juju
-                .refresh(application, &channel.to_string(), *with_trust)
-                .await
-                .map_err(PortError::Juju)?;
+            let channel = channel.to_string();
+            let outcome = match revision {
+                Some(revision) => {
+                    juju.refresh_to_revision(application, &channel, *revision, *with_trust)
+                        .await
+                }
+                None => juju.refresh(application, &channel, *with_trust).await,
+            }
+            .map_err(PortError::Juju)?;
             return Ok(outcome.to_revision.map(|revision| Learned {
                 application: application.clone(),
                 revision,
@@ -173,16 +184,34 @@ async fn apply_once(session: &Session, change: &Change) -> Result<Option<Learned
         Change::SetConfig {
             application,
             values,
+            ..
         } => juju
             .set_config(application, values)
             .await
             .map_err(PortError::Juju)?,
-        Change::SetTrust { application } => juju
-            .set_config(application, &trust())
+        Change::ResetConfig {
+            application,
+            options,
+        } => juju
+            .unset_config(application, options)
+            .await
+            .map_err(PortError::Juju)?,
+        Change::SetTrust { application, trust } => juju
+            .set_trust(application, *trust)
+            .await
+            .map_err(PortError::Juju)?,
+        Change::Scale { application, units } => juju
+            .scale_application(application, *units)
             .await
             .map_err(PortError::Juju)?,
         Change::Relate { a, b } => {
             juju.add_relation(&a.to_string(), &b.to_string())
+                .await
+                .map_err(PortError::Juju)?;
+        }
+        Change::Unrelate { a, b } => {
+            // `false`: already gone (a retry after a lost reply).
+            juju.destroy_relation(&a.to_string(), &b.to_string())
                 .await
                 .map_err(PortError::Juju)?;
         }

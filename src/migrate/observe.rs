@@ -102,6 +102,14 @@ pub(crate) fn overlay<'a>(
                     .collect(),
             );
             app.trust = Some(config.trust);
+            app.user_set = Some(
+                config
+                    .options
+                    .iter()
+                    .filter(|(_, v)| v.source == "user")
+                    .map(|(k, _)| k.clone())
+                    .collect(),
+            );
             if !config.channel.is_empty() {
                 app.channel = config.channel.clone();
             }
@@ -184,25 +192,46 @@ pub(crate) async fn read_cluster(
             } else {
                 cluster.sidecars_in(&profiles).await?
             };
-            state.sidecars = Some(plan::SidecarInventory {
-                workloads: report
-                    .workloads
-                    .into_iter()
-                    .map(|w| plan::SidecarWorkload {
-                        workload: plan::WorkloadRef {
-                            kind: crate::observed::plan_kind(w.kind),
-                            namespace: w.namespace,
-                            name: w.name,
-                        },
-                        controller: w.controller,
-                        pods: w.pods,
-                    })
-                    .collect(),
-                unrestartable: report.unrestartable,
-            });
+            state.sidecars = Some(inventory(report));
+        }
+        if needs.missing_sidecars {
+            // Only where the label asks for injection: elsewhere no sidecar is missing.
+            let injected: BTreeSet<String> = state
+                .profile_namespaces
+                .iter()
+                .flatten()
+                .filter(|ns| ns.is_injected())
+                .map(|ns| ns.name.clone())
+                .collect();
+            let report = if injected.is_empty() {
+                cluster::SidecarReport::default()
+            } else {
+                cluster.missing_sidecars_in(&injected).await?
+            };
+            state.missing_sidecars = Some(inventory(report));
         }
     }
     Ok(state)
+}
+
+/// The port's report in the plan's terms.
+fn inventory(report: cluster::SidecarReport) -> plan::SidecarInventory {
+    plan::SidecarInventory {
+        workloads: report
+            .workloads
+            .into_iter()
+            .map(|w| plan::SidecarWorkload {
+                workload: plan::WorkloadRef {
+                    kind: crate::observed::plan_kind(w.kind),
+                    namespace: w.namespace,
+                    name: w.name,
+                },
+                controller: w.controller,
+                pods: w.pods,
+            })
+            .collect(),
+        unrestartable: report.unrestartable,
+    }
 }
 
 /// What to watch so that a change of anything `needs` reads wakes the phase.
@@ -234,7 +263,7 @@ pub(crate) fn watched(needs: &Needs) -> Vec<cluster::Watched> {
             sets.insert(cluster::Watched::namespace(namespace));
         }
     }
-    if needs.sidecars {
+    if needs.sidecars || needs.missing_sidecars {
         sets.insert(cluster::Watched::pods());
     }
     sets.into_iter().collect()

@@ -101,7 +101,8 @@ fn written_application(change: &Change) -> Option<String> {
         Change::Deploy { application, .. }
         | Change::Refresh { application, .. }
         | Change::SetConfig { application, .. }
-        | Change::SetTrust { application } => Some(application.clone()),
+        | Change::ResetConfig { application, .. }
+        | Change::SetTrust { application, .. } => Some(application.clone()),
         _ => None,
     }
 }
@@ -132,6 +133,24 @@ struct Batch {
 }
 
 impl Run<'_, '_, '_> {
+    /// Runs every phase of the plan in order, then stops watching the model; the stop, if one
+    /// phase did not complete.
+    pub(crate) async fn phases(&mut self) -> Option<Stop> {
+        let resolved = self.resolved;
+        let total = resolved.plan.phases.len();
+        let mut stopped = None;
+        for (i, phase) in resolved.plan.phases.iter().enumerate() {
+            if let Err(stop) = self.phase(i + 1, total, phase).await {
+                stopped = Some(stop);
+                break;
+            }
+        }
+        if let super::wake::ModelWatch::Watching(watcher) = std::mem::take(&mut self.watch) {
+            watcher.stop().await;
+        }
+        stopped
+    }
+
     fn skip(&mut self, reason: String) {
         if self.skipped.insert(reason.clone()) {
             self.attempts.events.emit(Event::Skipped { reason });

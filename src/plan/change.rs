@@ -4,7 +4,11 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use super::ids::{Channel, EndpointRef};
-use super::model::WorkloadRef;
+use super::model::{Pinned, WorkloadRef};
+
+/// How a backed-up option value is printed: it may be a password a user set, and commands go to
+/// logs and action results. The backup ConfigMap holds the value.
+pub const FROM_BACKUP: &str = "<backed-up value>";
 
 /// Pod-template annotation recording which configuration a restart was made for, so that a
 /// re-run does not restart a workload again for the same reason.
@@ -46,8 +50,12 @@ pub enum Change {
         trust: bool,
         /// `--config k=v`.
         config: BTreeMap<String, String>,
+        /// `--revision`, `--base`, `-n` (a restore's).
+        pinned: Option<Pinned>,
+        /// Print the config values as [`FROM_BACKUP`].
+        hide_values: bool,
     },
-    /// `juju refresh --channel`.
+    /// `juju refresh --channel [--revision]`.
     Refresh {
         /// Application.
         application: String,
@@ -55,6 +63,8 @@ pub enum Change {
         channel: Channel,
         /// `--trust` as well.
         trust: bool,
+        /// `--revision`: exactly this one, older or newer.
+        revision: Option<u32>,
     },
     /// `juju config APP k=v …`.
     SetConfig {
@@ -62,15 +72,40 @@ pub enum Change {
         application: String,
         /// Values.
         values: BTreeMap<String, String>,
+        /// Print the values as [`FROM_BACKUP`].
+        hide_values: bool,
     },
-    /// `juju trust APP --scope=cluster`.
+    /// `juju config APP --reset k,…`.
+    ResetConfig {
+        /// Application.
+        application: String,
+        /// Options.
+        options: Vec<String>,
+    },
+    /// `juju trust APP --scope=cluster`, or `--remove`.
     SetTrust {
         /// Application.
         application: String,
+        /// Grant (else remove).
+        trust: bool,
+    },
+    /// `juju scale-application APP N`.
+    Scale {
+        /// Application.
+        application: String,
+        /// Units.
+        units: u32,
     },
     /// `juju integrate A B`.
     Relate {
         /// One side (application names resolved).
+        a: EndpointRef,
+        /// The other side.
+        b: EndpointRef,
+    },
+    /// `juju remove-relation A B`.
+    Unrelate {
+        /// One side.
         a: EndpointRef,
         /// The other side.
         b: EndpointRef,
@@ -90,8 +125,10 @@ impl Change {
             | Change::Deploy { application, .. }
             | Change::Refresh { application, .. }
             | Change::SetConfig { application, .. }
-            | Change::SetTrust { application } => format!("application/{application}"),
-            Change::Relate { a, b } => {
+            | Change::ResetConfig { application, .. }
+            | Change::SetTrust { application, .. }
+            | Change::Scale { application, .. } => format!("application/{application}"),
+            Change::Relate { a, b } | Change::Unrelate { a, b } => {
                 let (a, b) = super::observed::sorted_pair(a.clone(), b.clone());
                 format!("relation/{a} {b}")
             }
@@ -120,8 +157,10 @@ fn shell_word(word: &str) -> String {
     }
 }
 
-fn key_value(key: &str, value: &str) -> String {
-    if value.is_empty() {
+fn key_value(key: &str, value: &str, hide: bool) -> String {
+    if hide {
+        format!("{key}={FROM_BACKUP}")
+    } else if value.is_empty() {
         // The guide's spelling for an empty value.
         format!("{key}=\"\"")
     } else {
@@ -160,6 +199,8 @@ impl fmt::Display for Change {
                 channel,
                 trust,
                 config,
+                pinned,
+                hide_values,
             } => {
                 write!(f, "juju deploy {charm}")?;
                 if application != charm {
@@ -169,8 +210,21 @@ impl fmt::Display for Change {
                     f.write_str(" --trust")?;
                 }
                 write!(f, " --channel {channel}")?;
+                if let Some(pinned) = pinned {
+                    if let Some(revision) = pinned.revision {
+                        write!(f, " --revision {revision}")?;
+                    }
+                    if let Some(base) = &pinned.base {
+                        // `--base` takes the version without a risk: `ubuntu@22.04`.
+                        let version = base.channel.split('/').next().unwrap_or(&base.channel);
+                        write!(f, " --base {}@{version}", base.name)?;
+                    }
+                    if pinned.units != 1 {
+                        write!(f, " -n {}", pinned.units)?;
+                    }
+                }
                 for (k, v) in config {
-                    write!(f, " --config {}", key_value(k, v))?;
+                    write!(f, " --config {}", key_value(k, v, *hide_values))?;
                 }
                 Ok(())
             }
@@ -178,27 +232,46 @@ impl fmt::Display for Change {
                 application,
                 channel,
                 trust,
+                revision,
             } => {
                 write!(f, "juju refresh {application}")?;
                 if *trust {
                     f.write_str(" --trust")?;
                 }
-                write!(f, " --channel {channel}")
+                write!(f, " --channel {channel}")?;
+                match revision {
+                    Some(revision) => write!(f, " --revision {revision}"),
+                    None => Ok(()),
+                }
             }
             Change::SetConfig {
                 application,
                 values,
+                hide_values,
             } => {
                 write!(f, "juju config {application}")?;
                 for (k, v) in values {
-                    write!(f, " {}", key_value(k, v))?;
+                    write!(f, " {}", key_value(k, v, *hide_values))?;
                 }
                 Ok(())
             }
-            Change::SetTrust { application } => {
-                write!(f, "juju trust {application} --scope=cluster")
+            Change::ResetConfig {
+                application,
+                options,
+            } => write!(f, "juju config {application} --reset {}", options.join(",")),
+            Change::SetTrust {
+                application,
+                trust: true,
+            } => write!(f, "juju trust {application} --scope=cluster"),
+            Change::SetTrust {
+                application,
+                trust: false,
+            } => write!(f, "juju trust {application} --remove"),
+            Change::Scale { application, units } => {
+                write!(f, "juju scale-application {application} {units}")
             }
             Change::Relate { a, b } => write!(f, "juju integrate {a} {b}"),
+            Change::Unrelate { a, b } => write!(f, "juju remove-relation {a} {b}"),
         }
     }
 }
@@ -220,6 +293,8 @@ mod tests {
             channel: ch("2/edge"),
             trust: true,
             config: [("platform".to_string(), String::new())].into(),
+            pinned: None,
+            hide_values: false,
         };
         assert_eq!(
             deploy.to_string(),
@@ -229,6 +304,7 @@ mod tests {
             application: "minio".into(),
             channel: ch("1.10/edge"),
             trust: true,
+            revision: None,
         };
         assert_eq!(
             refresh.to_string(),
@@ -252,6 +328,7 @@ mod tests {
         let config = Change::SetConfig {
             application: "kserve-controller".into(),
             values: [("deployment-mode".to_string(), "rawdeployment".to_string())].into(),
+            hide_values: false,
         };
         assert_eq!(
             config.to_string(),
@@ -292,11 +369,59 @@ mod tests {
             channel: ch("2/edge"),
             trust: false,
             config: BTreeMap::new(),
+            pinned: None,
+            hide_values: false,
         };
         assert_eq!(
             deploy.to_string(),
             "juju deploy istio-k8s mesh --channel 2/edge"
         );
+    }
+
+    #[test]
+    fn a_restore_pins_the_revision_and_never_prints_a_backed_up_value() {
+        let deploy = Change::Deploy {
+            application: "istio-ingressgateway".into(),
+            charm: "istio-gateway".into(),
+            channel: ch("1.24/stable"),
+            trust: true,
+            config: [("kind".to_string(), "ingress".to_string())].into(),
+            pinned: Some(Pinned {
+                revision: Some(1130),
+                base: Some(crate::plan::model::CharmBase {
+                    name: "ubuntu".into(),
+                    channel: "20.04/stable".into(),
+                }),
+                units: 2,
+            }),
+            hide_values: true,
+        };
+        assert_eq!(
+            deploy.to_string(),
+            "juju deploy istio-gateway istio-ingressgateway --trust --channel 1.24/stable \
+             --revision 1130 --base ubuntu@20.04 -n 2 --config kind=<backed-up value>"
+        );
+        let config = Change::SetConfig {
+            application: "dex-auth".into(),
+            values: [("static-password".to_string(), "hunter2".to_string())].into(),
+            hide_values: true,
+        };
+        assert!(!config.to_string().contains("hunter2"));
+        let downgrade = Change::Refresh {
+            application: "kfp-api".into(),
+            channel: ch("2.5/stable"),
+            trust: false,
+            revision: Some(1000),
+        };
+        assert_eq!(
+            downgrade.to_string(),
+            "juju refresh kfp-api --channel 2.5/stable --revision 1000"
+        );
+        let untrust = Change::SetTrust {
+            application: "kfp-api".into(),
+            trust: false,
+        };
+        assert_eq!(untrust.to_string(), "juju trust kfp-api --remove");
     }
 
     #[test]

@@ -51,9 +51,16 @@ pub enum Lookup<'a> {
 /// Finds the application playing `role`: by name (when it runs the role's charm), else the single
 /// application running the role's charm.
 pub fn lookup<'a>(plan: &Plan, observed: &'a Observed, role: &str) -> Lookup<'a> {
-    let Some(charm) = plan.roles.get(role).map(|r| r.charm.as_str()) else {
+    let Some(found) = plan.roles.get(role) else {
         return Lookup::Missing;
     };
+    if found.exact {
+        return match observed.applications.get(role) {
+            Some(app) => Lookup::Found(app),
+            None => Lookup::Missing,
+        };
+    }
+    let charm = found.charm.as_str();
     if let Some(app) = observed.applications.get(role).filter(|a| a.charm == charm) {
         return Lookup::Found(app);
     }
@@ -159,6 +166,12 @@ pub fn evaluate(
                 left.join(", ")
             )),
         },
+        FactKind::Present(object) => match observed.cluster.legacy.get(object) {
+            None => FactState::Pending(format!("{object} not observed")),
+            Some(there) if there.is_empty() => FactState::Pending(format!("{object} to appear")),
+            Some(_) => FactState::Done,
+        },
+        FactKind::SidecarsInjected => sidecars_injected(observed),
         FactKind::NamespaceGone { namespace } => match observed.cluster.namespaces.get(namespace) {
             None => FactState::Pending(format!("namespace {namespace} not observed")),
             Some(None) => FactState::Done,
@@ -171,6 +184,8 @@ pub fn evaluate(
             channel,
             trust,
             config,
+            pinned,
+            hide_values,
         } => match lookup(plan, observed, role) {
             Lookup::Ambiguous(names) => ambiguous(plan, role, &names),
             Lookup::Missing => FactState::Unmet(vec![Change::Deploy {
@@ -183,6 +198,8 @@ pub fn evaluate(
                 channel: channel.clone(),
                 trust: *trust,
                 config: config.clone(),
+                pinned: pinned.clone(),
+                hide_values: *hide_values,
             }]),
             Lookup::Found(app) if app.dying => FactState::Pending(format!(
                 "the old {} to be removed before it is deployed again",
@@ -191,7 +208,8 @@ pub fn evaluate(
             Lookup::Found(app) => {
                 let mut changes = Vec::new();
                 let untrusted = *trust && app.trust == Some(false);
-                let refresh = !same_channel(&app.channel, channel);
+                let revision = pinned.as_ref().and_then(|p| p.revision);
+                let refresh = !same_channel(&app.channel, channel) || !at_revision(app, revision);
                 if refresh {
                     // Trust rides on the refresh (`juju refresh --trust`), so the new charm's
                     // first hooks already run trusted.
@@ -199,12 +217,14 @@ pub fn evaluate(
                         application: app.name.clone(),
                         channel: channel.clone(),
                         trust: untrusted,
+                        revision,
                     });
                 }
-                changes.extend(config_change(app, config));
+                changes.extend(config_change(app, config, *hide_values));
                 if untrusted && !refresh {
                     changes.push(Change::SetTrust {
                         application: app.name.clone(),
+                        trust: true,
                     });
                 }
                 if changes.is_empty() {
@@ -218,28 +238,38 @@ pub fn evaluate(
             role,
             channel,
             trust,
+            revision,
         } => match lookup(plan, observed, role) {
             Lookup::Missing => FactState::Skipped(format!(
                 "refresh {role} to {channel}: {role} is not in the model"
             )),
             Lookup::Ambiguous(names) => ambiguous(plan, role, &names),
-            Lookup::Found(app) if !same_channel(&app.channel, channel) => {
+            Lookup::Found(app)
+                if !same_channel(&app.channel, channel) || !at_revision(app, *revision) =>
+            {
                 FactState::Unmet(vec![Change::Refresh {
                     application: app.name.clone(),
                     channel: channel.clone(),
                     // Not sent again to an application already trusted (unknown counts as
                     // not trusted: granting twice is harmless).
                     trust: *trust && app.trust != Some(true),
+                    revision: *revision,
                 }])
             }
             Lookup::Found(app) if *trust && app.trust == Some(false) => {
                 FactState::Unmet(vec![Change::SetTrust {
                     application: app.name.clone(),
+                    trust: true,
                 }])
             }
             Lookup::Found(app) => settled(plan, phase.settle, app, memory),
         },
-        FactKind::Configured { role, config } => match lookup(plan, observed, role) {
+        FactKind::Configured {
+            role,
+            config,
+            reset,
+            hide_values,
+        } => match lookup(plan, observed, role) {
             Lookup::Missing => {
                 FactState::Skipped(format!("configure {role}: {role} is not in the model"))
             }
@@ -247,12 +277,54 @@ pub fn evaluate(
             Lookup::Found(app) if app.config.is_none() => {
                 FactState::Pending(format!("config of {} not observed", app.name))
             }
-            Lookup::Found(app) => match config_change(app, config) {
-                Some(change) => FactState::Unmet(vec![change]),
-                None => settled(plan, phase.settle, app, memory),
+            Lookup::Found(app) => {
+                let mut changes: Vec<Change> = config_change(app, config, *hide_values)
+                    .into_iter()
+                    .collect();
+                changes.extend(reset_change(app, reset));
+                if changes.is_empty() {
+                    settled(plan, phase.settle, app, memory)
+                } else {
+                    FactState::Unmet(changes)
+                }
+            }
+        },
+        FactKind::Trusted { role, trust } => match lookup(plan, observed, role) {
+            Lookup::Missing => {
+                FactState::Skipped(format!("trust {role}: {role} is not in the model"))
+            }
+            Lookup::Ambiguous(names) => ambiguous(plan, role, &names),
+            Lookup::Found(app) => match app.trust {
+                None => FactState::Pending(format!("trust of {} not observed", app.name)),
+                Some(now) if now != *trust => FactState::Unmet(vec![Change::SetTrust {
+                    application: app.name.clone(),
+                    trust: *trust,
+                }]),
+                Some(_) => settled(plan, phase.settle, app, memory),
             },
         },
+        FactKind::Scaled { role, units } => match lookup(plan, observed, role) {
+            Lookup::Missing => {
+                FactState::Skipped(format!("scale {role}: {role} is not in the model"))
+            }
+            Lookup::Ambiguous(names) => ambiguous(plan, role, &names),
+            Lookup::Found(app) if app.units.len() != *units as usize => {
+                // Asked once; while Kubernetes adds or removes the pods the count moves towards
+                // it, and the change is not made again in this run.
+                FactState::Unmet(vec![Change::Scale {
+                    application: app.name.clone(),
+                    units: *units,
+                }])
+            }
+            Lookup::Found(app) => settled(plan, phase.settle, app, memory),
+        },
+        FactKind::Settled { role } => match lookup(plan, observed, role) {
+            Lookup::Missing => FactState::Pending(format!("{role} to appear in the model")),
+            Lookup::Ambiguous(names) => ambiguous(plan, role, &names),
+            Lookup::Found(app) => settled(plan, phase.settle, app, memory),
+        },
         FactKind::Related { a, b } => related(resolved, phase, a, b, observed, memory),
+        FactKind::Unrelated { a, b } => unrelated(plan, a, b, observed),
         FactKind::ProfileNamespacesAmbient { role } => match lookup(plan, observed, role) {
             Lookup::Missing => {
                 FactState::Skipped(format!("profile namespaces: {role} is not in the model"))
@@ -299,6 +371,42 @@ pub fn evaluate(
             }
         },
     }
+}
+
+/// Done when every profile namespace is labelled for injection and no pod there lacks its
+/// sidecar; until then, the workloads to restart (once the labels are there, so the restarted
+/// pods are injected).
+fn sidecars_injected(observed: &Observed) -> FactState {
+    let (Some(namespaces), Some(missing)) = (
+        &observed.cluster.profile_namespaces,
+        &observed.cluster.missing_sidecars,
+    ) else {
+        return FactState::Pending("profile namespaces not observed".into());
+    };
+    let unlabelled: Vec<&str> = namespaces
+        .iter()
+        .filter(|ns| !ns.is_injected())
+        .map(|ns| ns.name.as_str())
+        .collect();
+    if !unlabelled.is_empty() {
+        return FactState::Pending(format!(
+            "kubeflow-profiles to label profile namespaces for sidecar injection: {}",
+            unlabelled.join(", ")
+        ));
+    }
+    if missing.workloads.is_empty() {
+        return FactState::Done;
+    }
+    FactState::Unmet(
+        missing
+            .workloads
+            .iter()
+            .map(|w| Change::RolloutRestart {
+                workload: w.workload.clone(),
+                annotations: BTreeMap::new(),
+            })
+            .collect(),
+    )
 }
 
 /// Sidecars this run leaves alone, each with what to do about it.
@@ -397,7 +505,7 @@ fn settled(plan: &Plan, settle: Settle, app: &App, memory: &RunMemory) -> FactSt
         let workload = &unit.workload;
         let transient = is_transient(plan, &app.charm, &workload.current, &workload.message);
         match workload.current.as_str() {
-            "blocked" if !transient => {
+            "blocked" if !transient && settle != Settle::Idle => {
                 return FactState::Stopped(format!(
                     "{} is blocked with {:?}, which the migration never passes through: fix it",
                     unit.name, workload.message
@@ -405,6 +513,7 @@ fn settled(plan: &Plan, settle: Settle, app: &App, memory: &RunMemory) -> FactSt
             }
             "active" => {}
             "blocked" | "waiting" if settle == Settle::AllowTransient => {}
+            "blocked" | "waiting" | "maintenance" if settle == Settle::Idle => {}
             _ => return FactState::Pending(format!("{} ({})", unit.name, workload)),
         }
         if unit.agent.current != "idle" {
@@ -457,7 +566,52 @@ fn same_channel(observed: &str, desired: &Channel) -> bool {
     observed.parse::<Channel>().is_ok_and(|c| &c == desired)
 }
 
-fn config_change(app: &App, desired: &BTreeMap<String, String>) -> Option<Change> {
+/// Runs `revision`, when one is asked for.
+fn at_revision(app: &App, revision: Option<u32>) -> bool {
+    revision.is_none_or(|revision| app.revision == Some(i64::from(revision)))
+}
+
+/// Options a user set that should be at their defaults.
+fn reset_change(app: &App, reset: &[String]) -> Option<Change> {
+    let user_set = app.user_set.as_ref()?;
+    let options: Vec<String> = reset
+        .iter()
+        .filter(|option| user_set.contains(*option))
+        .cloned()
+        .collect();
+    (!options.is_empty()).then(|| Change::ResetConfig {
+        application: app.name.clone(),
+        options,
+    })
+}
+
+/// Done when no relation joins the two endpoints (a dying one still counts: it is awaited).
+fn unrelated(plan: &Plan, a: &EndpointRef, b: &EndpointRef, observed: &Observed) -> FactState {
+    let mut ends = Vec::new();
+    for end in [a, b] {
+        match lookup(plan, observed, &end.application) {
+            Lookup::Found(app) => ends.push(EndpointRef {
+                application: app.name.clone(),
+                endpoint: end.endpoint.clone(),
+            }),
+            // Gone with its application.
+            Lookup::Missing => return FactState::Done,
+            Lookup::Ambiguous(names) => return ambiguous(plan, &end.application, &names),
+        }
+    }
+    let (a, b) = (ends.remove(0), ends.remove(0));
+    if observed.has_relation(&a, &b) {
+        FactState::Unmet(vec![Change::Unrelate { a, b }])
+    } else {
+        FactState::Done
+    }
+}
+
+fn config_change(
+    app: &App,
+    desired: &BTreeMap<String, String>,
+    hide_values: bool,
+) -> Option<Change> {
     let current = app.config.as_ref();
     let values: BTreeMap<String, String> = desired
         .iter()
@@ -467,6 +621,7 @@ fn config_change(app: &App, desired: &BTreeMap<String, String>) -> Option<Change
     (!values.is_empty()).then(|| Change::SetConfig {
         application: app.name.clone(),
         values,
+        hide_values,
     })
 }
 
@@ -806,7 +961,8 @@ mod tests {
         assert_eq!(
             verdict(&resolved, &observed, "refresh", refresh_of("minio")),
             FactState::Unmet(vec![Change::SetTrust {
-                application: "minio".into()
+                application: "minio".into(),
+                trust: true,
             }])
         );
         let trusted = Observed::default().with(app("minio", "minio", "1.10/edge").trusted());
@@ -832,6 +988,7 @@ mod tests {
                 application: "istio-k8s".into(),
                 channel: "2/edge".parse().expect("channel"),
                 trust: true,
+                revision: None,
             }])
         );
     }
@@ -1045,6 +1202,7 @@ mod guide_tests {
                             Change::SetConfig {
                                 application,
                                 values,
+                                ..
                             } => values
                                 .iter()
                                 .map(|(k, v)| format!("juju config {application} {k}={v}"))
@@ -1086,5 +1244,268 @@ mod guide_tests {
                 "juju integrate pvcviewer-operator:gateway-metadata istio-ingress-k8s:gateway-metadata"
             ]
         );
+    }
+}
+
+/// The facts a restore adds: exact names, pinned revisions, reset options, trust removed, scale,
+/// relations removed, and sidecars back.
+#[cfg(test)]
+mod restore_tests {
+    use super::*;
+    use crate::plan::fixtures::app;
+    use crate::plan::{Params, Platform, WorkloadKind, WorkloadRef};
+
+    /// One phase of `facts` over exactly named applications, as a restore builds it.
+    fn restore_phase(settle: Settle, facts: Vec<FactKind>, apps: &[(&str, &str)]) -> Resolved {
+        let roles = apps
+            .iter()
+            .map(|(name, charm)| {
+                (
+                    name.to_string(),
+                    crate::plan::Role {
+                        name: name.to_string(),
+                        charm: charm.to_string(),
+                        ckf_track: None,
+                        exact: true,
+                    },
+                )
+            })
+            .collect();
+        Resolved {
+            plan: Plan {
+                name: "restore-sidecar".into(),
+                guide: "a backup".into(),
+                roles,
+                transient: Vec::new(),
+                phases: vec![Phase {
+                    name: "restore".into(),
+                    title: "t".into(),
+                    only_on: None,
+                    settle,
+                    beyond_guide: None,
+                    facts: facts
+                        .into_iter()
+                        .map(|kind| Fact {
+                            kind,
+                            beyond_guide: None,
+                        })
+                        .collect(),
+                }],
+            },
+            params: Params {
+                model: "kubeflow".into(),
+                platform: Platform::Microk8s,
+                restart_workloads: false,
+            },
+        }
+    }
+
+    fn only(resolved: &Resolved, observed: &Observed) -> FactState {
+        let phase = &resolved.plan.phases[0];
+        evaluate(
+            resolved,
+            phase,
+            &phase.facts[0],
+            observed,
+            &RunMemory::default(),
+        )
+    }
+
+    #[test]
+    fn an_exact_role_is_never_found_by_its_charm() {
+        let resolved = restore_phase(
+            Settle::Idle,
+            vec![FactKind::Absent {
+                role: "istio-ingressgateway".into(),
+            }],
+            &[("istio-ingressgateway", "istio-gateway")],
+        );
+        let other =
+            Observed::default().with(app("istio-egressgateway", "istio-gateway", "1.24/stable"));
+        assert_eq!(only(&resolved, &other), FactState::Done);
+    }
+
+    #[test]
+    fn a_pinned_revision_is_refreshed_to_even_on_the_same_channel() {
+        let resolved = restore_phase(
+            Settle::Idle,
+            vec![FactKind::Refreshed {
+                role: "kfp-api".into(),
+                channel: "2.5/stable".parse().expect("channel"),
+                trust: false,
+                revision: Some(1000),
+            }],
+            &[("kfp-api", "kfp-api")],
+        );
+        let newer =
+            Observed::default().with(app("kfp-api", "kfp-api", "2.5/stable").revision(1100));
+        assert_eq!(
+            only(&resolved, &newer),
+            FactState::Unmet(vec![Change::Refresh {
+                application: "kfp-api".into(),
+                channel: "2.5/stable".parse().expect("channel"),
+                trust: false,
+                revision: Some(1000),
+            }])
+        );
+        let there =
+            Observed::default().with(app("kfp-api", "kfp-api", "2.5/stable").revision(1000));
+        assert_eq!(only(&resolved, &there), FactState::Done);
+    }
+
+    #[test]
+    fn options_a_user_set_are_reset_and_hidden_values_set() {
+        let resolved = restore_phase(
+            Settle::Idle,
+            vec![FactKind::Configured {
+                role: "kubeflow-profiles".into(),
+                config: [("admin".to_string(), "secret-ish".to_string())].into(),
+                reset: vec!["service-mesh-mode".into(), "never-set".into()],
+                hide_values: true,
+            }],
+            &[("kubeflow-profiles", "kubeflow-profiles")],
+        );
+        let mut profiles = app("kubeflow-profiles", "kubeflow-profiles", "1.11/stable")
+            .config("service-mesh-mode", "istio-ambient");
+        profiles.user_set = Some(["service-mesh-mode".to_string()].into());
+        let state = only(&resolved, &Observed::default().with(profiles.clone()));
+        let FactState::Unmet(changes) = &state else {
+            panic!("unmet: {state:?}");
+        };
+        assert_eq!(
+            changes[1],
+            Change::ResetConfig {
+                application: "kubeflow-profiles".into(),
+                options: vec!["service-mesh-mode".into()],
+            }
+        );
+        assert!(
+            !changes[0].to_string().contains("secret-ish"),
+            "{}",
+            changes[0]
+        );
+        profiles = profiles.config("admin", "secret-ish");
+        profiles.user_set = Some(["admin".to_string()].into());
+        assert_eq!(
+            only(&resolved, &Observed::default().with(profiles)),
+            FactState::Done
+        );
+    }
+
+    #[test]
+    fn trust_is_removed_scale_set_and_a_relation_removed_as_the_backup_has_them() {
+        let apps = [
+            ("kfp-api", "kfp-api"),
+            ("istio-beacon-k8s", "istio-beacon-k8s"),
+        ];
+        let trusted = Observed::default().with(app("kfp-api", "kfp-api", "2.5/stable").trusted());
+        let untrust = restore_phase(
+            Settle::Idle,
+            vec![FactKind::Trusted {
+                role: "kfp-api".into(),
+                trust: false,
+            }],
+            &apps,
+        );
+        assert_eq!(
+            only(&untrust, &trusted),
+            FactState::Unmet(vec![Change::SetTrust {
+                application: "kfp-api".into(),
+                trust: false,
+            }])
+        );
+        let scale = restore_phase(
+            Settle::Idle,
+            vec![FactKind::Scaled {
+                role: "kfp-api".into(),
+                units: 2,
+            }],
+            &apps,
+        );
+        assert_eq!(
+            only(&scale, &trusted),
+            FactState::Unmet(vec![Change::Scale {
+                application: "kfp-api".into(),
+                units: 2,
+            }])
+        );
+        let unrelate = restore_phase(
+            Settle::Idle,
+            vec![FactKind::Unrelated {
+                a: "istio-beacon-k8s:service-mesh".parse().expect("endpoint"),
+                b: "kfp-api:service-mesh".parse().expect("endpoint"),
+            }],
+            &apps,
+        );
+        let related = trusted
+            .clone()
+            .with(app("istio-beacon-k8s", "istio-beacon-k8s", "2/edge"))
+            .related("istio-beacon-k8s:service-mesh", "kfp-api:service-mesh");
+        assert!(
+            matches!(only(&unrelate, &related), FactState::Unmet(c) if matches!(c[0], Change::Unrelate { .. }))
+        );
+        assert_eq!(
+            only(&unrelate, &trusted),
+            FactState::Done,
+            "gone with the beacon"
+        );
+    }
+
+    #[test]
+    fn a_restore_phase_waits_through_any_blocked_status_but_the_last_asks_for_active() {
+        let blocked = Observed::default().with(
+            app("kfp-api", "kfp-api", "2.5/stable").workload("blocked", "Missing relation: mysql"),
+        );
+        let settled = |settle| {
+            restore_phase(
+                settle,
+                vec![FactKind::Settled {
+                    role: "kfp-api".into(),
+                }],
+                &[("kfp-api", "kfp-api")],
+            )
+        };
+        assert_eq!(only(&settled(Settle::Idle), &blocked), FactState::Done);
+        assert!(matches!(
+            only(&settled(Settle::Active), &blocked),
+            FactState::Stopped(_)
+        ));
+    }
+
+    #[test]
+    fn sidecars_come_back_once_the_namespaces_are_labelled_for_injection() {
+        let resolved = restore_phase(Settle::Active, vec![FactKind::SidecarsInjected], &[]);
+        let workload = crate::plan::SidecarWorkload {
+            workload: WorkloadRef {
+                kind: WorkloadKind::StatefulSet,
+                namespace: "admin".into(),
+                name: "nb".into(),
+            },
+            controller: None,
+            pods: vec!["nb-0".into()],
+        };
+        let mut observed = Observed::default();
+        observed.cluster.profile_namespaces = Some(vec![crate::plan::ProfileNamespace {
+            name: "admin".into(),
+            labels: [("istio-injection".to_string(), "disabled".to_string())].into(),
+        }]);
+        observed.cluster.missing_sidecars = Some(SidecarInventory {
+            workloads: vec![workload.clone()],
+            unrestartable: Vec::new(),
+        });
+        assert!(matches!(only(&resolved, &observed), FactState::Pending(p) if p.contains("admin")));
+        observed.cluster.profile_namespaces = Some(vec![crate::plan::ProfileNamespace {
+            name: "admin".into(),
+            labels: [("istio-injection".to_string(), "enabled".to_string())].into(),
+        }]);
+        assert_eq!(
+            only(&resolved, &observed),
+            FactState::Unmet(vec![Change::RolloutRestart {
+                workload: workload.workload.clone(),
+                annotations: BTreeMap::new(),
+            }])
+        );
+        observed.cluster.missing_sidecars = Some(SidecarInventory::default());
+        assert_eq!(only(&resolved, &observed), FactState::Done);
     }
 }

@@ -19,6 +19,7 @@ pub(crate) fn app(name: &str, charm: &str, channel: &str) -> App {
         }],
         config: Some(BTreeMap::new()),
         trust: Some(false),
+        user_set: Some(Default::default()),
     }
 }
 
@@ -165,6 +166,7 @@ pub(crate) fn migrated(resolved: &Resolved) -> Observed {
                     channel,
                     trust,
                     config,
+                    ..
                 } => {
                     let mut a = app(role, &plan.roles[role].charm, &channel.to_string());
                     a.trust = Some(*trust);
@@ -175,6 +177,7 @@ pub(crate) fn migrated(resolved: &Resolved) -> Observed {
                     role,
                     channel,
                     trust,
+                    ..
                 } => {
                     let mut a = app(role, &plan.roles[role].charm, &channel.to_string());
                     a.trust = Some(*trust);
@@ -188,7 +191,7 @@ pub(crate) fn migrated(resolved: &Resolved) -> Observed {
         for fact in &phase.facts {
             match &fact.kind {
                 FactKind::Related { a, b } => observed.add_relation(a.clone(), b.clone()),
-                FactKind::Configured { role, config } => {
+                FactKind::Configured { role, config, .. } => {
                     if let Some(app) = observed.applications.get_mut(role) {
                         app.config
                             .get_or_insert_with(BTreeMap::new)

@@ -167,6 +167,7 @@ impl Plan {
                     name,
                     charm: role.charm,
                     ckf_track: role.ckf_track,
+                    exact: false,
                 },
             );
         }
@@ -350,6 +351,8 @@ fn fact_kind(
                 channel: channel(&f.channel)?,
                 trust: f.trust,
                 config: f.config,
+                pinned: None,
+                hide_values: false,
             }
         }
         "related" => {
@@ -370,6 +373,7 @@ fn fact_kind(
                 role: role(&f.application, roles)?,
                 channel: channel(&f.channel)?,
                 trust: f.trust,
+                revision: None,
             }
         }
         "configured" => {
@@ -380,6 +384,8 @@ fn fact_kind(
             FactKind::Configured {
                 role: role(&f.application, roles)?,
                 config: f.config,
+                reset: Vec::new(),
+                hide_values: false,
             }
         }
         "profile-namespaces-ambient" => FactKind::ProfileNamespacesAmbient {

@@ -32,6 +32,9 @@ pub struct Role {
     /// Track of the CKF 1.11 bundle, checked by preflight; `None` for applications the plan
     /// deploys.
     pub ckf_track: Option<String>,
+    /// Found by its name only, never by its charm: a restore names the exact applications of
+    /// its backup, where two applications may run one charm.
+    pub exact: bool,
 }
 
 /// A Blocked or Waiting message that a half-migrated model shows on its way.
@@ -54,6 +57,10 @@ pub enum Settle {
     /// Units idle; `waiting` and known transient `blocked` statuses are accepted, because the
     /// relations that clear them come in a later phase.
     AllowTransient,
+    /// Units idle, whatever their workload status short of error: a restore passes through
+    /// states no plan lists (an old revision waiting for a relation that comes back later), and
+    /// its last phase asks for every application active.
+    Idle,
 }
 
 /// A step of the migration: facts that are independent of each other.
@@ -80,6 +87,26 @@ pub struct Fact {
     pub kind: FactKind,
     /// Why this fact goes beyond the guide, if it does.
     pub beyond_guide: Option<String>,
+}
+
+/// What a restore pins beyond the channel.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Pinned {
+    /// Charm revision.
+    pub revision: Option<u32>,
+    /// The OS base the charm ran on.
+    pub base: Option<CharmBase>,
+    /// Units.
+    pub units: u32,
+}
+
+/// An OS base as Juju names it (`ubuntu`, `22.04/stable`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CharmBase {
+    /// OS name.
+    pub name: String,
+    /// Its channel.
+    pub channel: String,
 }
 
 /// A kind of workload whose pods can be restarted.
@@ -195,6 +222,8 @@ pub enum FactKind {
     },
     /// A sidecar-era object is gone.
     LegacyGone(LegacyObject),
+    /// A sidecar-era object is there (again: a restore brings the sidecar control plane back).
+    Present(LegacyObject),
     /// A namespace is gone.
     NamespaceGone {
         /// Namespace.
@@ -210,9 +239,22 @@ pub enum FactKind {
         trust: bool,
         /// Charm config.
         config: BTreeMap<String, String>,
+        /// Exactly which revision, base and scale (a restore's); `None` for the channel's latest
+        /// on Juju's defaults.
+        pinned: Option<Pinned>,
+        /// The config values come from a backup and are never printed: a user may have set a
+        /// password.
+        hide_values: bool,
     },
     /// Two endpoints are related.
     Related {
+        /// One side.
+        a: EndpointRef,
+        /// The other side.
+        b: EndpointRef,
+    },
+    /// Two endpoints are not related.
+    Unrelated {
         /// One side.
         a: EndpointRef,
         /// The other side.
@@ -226,19 +268,49 @@ pub enum FactKind {
         channel: Channel,
         /// `juju refresh --trust`.
         trust: bool,
+        /// Exactly this revision (`juju refresh --revision`, a downgrade too); `None` for the
+        /// channel's latest.
+        revision: Option<u32>,
     },
-    /// The application has these config values.
+    /// The application has these config values, and the options in `reset` at their defaults.
     Configured {
         /// Role.
         role: String,
         /// Values.
         config: BTreeMap<String, String>,
+        /// Options no user should have set (`juju config APP --reset`).
+        reset: Vec<String>,
+        /// The values come from a backup and are never printed.
+        hide_values: bool,
+    },
+    /// The application's trust is granted or not.
+    Trusted {
+        /// Role.
+        role: String,
+        /// Granted.
+        trust: bool,
+    },
+    /// The application has this many units.
+    Scaled {
+        /// Role.
+        role: String,
+        /// Units.
+        units: u32,
+    },
+    /// Every unit of the application has settled as its phase asks.
+    Settled {
+        /// Role.
+        role: String,
     },
     /// The profile namespaces are labelled for ambient by this application's controller.
     ProfileNamespacesAmbient {
         /// Role whose controller relabels them (kubeflow-profiles).
         role: String,
     },
+    /// Every profile namespace is labelled for sidecar injection and every pod there that the
+    /// injector would give a sidecar has one (a restore restarts the workloads whose pods
+    /// lack it).
+    SidecarsInjected,
     /// No pod with an istio-proxy sidecar is left in these workloads of the profile namespaces
     /// (or in any workload there, with `restart-workloads`).
     SidecarsRecycled {
@@ -255,12 +327,19 @@ impl FactKind {
             | FactKind::Deployed { role, .. }
             | FactKind::Refreshed { role, .. }
             | FactKind::Configured { role, .. }
+            | FactKind::Trusted { role, .. }
+            | FactKind::Scaled { role, .. }
+            | FactKind::Settled { role }
             | FactKind::ProfileNamespacesAmbient { role } => vec![role.as_str()],
-            FactKind::Related { a, b } => vec![a.application.as_str(), b.application.as_str()],
+            FactKind::Related { a, b } | FactKind::Unrelated { a, b } => {
+                vec![a.application.as_str(), b.application.as_str()]
+            }
             FactKind::ConfigMapData { .. }
             | FactKind::RolledOut { .. }
             | FactKind::LegacyGone(_)
+            | FactKind::Present(_)
             | FactKind::NamespaceGone { .. }
+            | FactKind::SidecarsInjected
             | FactKind::SidecarsRecycled { .. } => Vec::new(),
         }
     }
@@ -285,14 +364,46 @@ impl fmt::Display for FactKind {
             }
             FactKind::Absent { role } => write!(f, "{role} removed"),
             FactKind::LegacyGone(object) => write!(f, "{object} gone"),
+            FactKind::Present(object) => write!(f, "{object} present"),
+            FactKind::SidecarsInjected => {
+                f.write_str("every pod in profile namespaces has its sidecar")
+            }
             FactKind::NamespaceGone { namespace } => write!(f, "namespace {namespace} gone"),
             FactKind::Deployed { role, channel, .. } => write!(f, "{role} deployed from {channel}"),
             FactKind::Related { a, b } => write!(f, "{a} related to {b}"),
-            FactKind::Refreshed { role, channel, .. } => write!(f, "{role} on {channel}"),
-            FactKind::Configured { role, config } => {
-                let kv: Vec<String> = config.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            FactKind::Unrelated { a, b } => write!(f, "{a} not related to {b}"),
+            FactKind::Refreshed {
+                role,
+                channel,
+                revision,
+                ..
+            } => match revision {
+                Some(revision) => write!(f, "{role} on {channel} at revision {revision}"),
+                None => write!(f, "{role} on {channel}"),
+            },
+            FactKind::Configured {
+                role,
+                config,
+                reset,
+                hide_values,
+            } => {
+                let mut kv: Vec<String> = config
+                    .iter()
+                    .map(|(k, v)| {
+                        if *hide_values {
+                            format!("{k}={}", super::change::FROM_BACKUP)
+                        } else {
+                            format!("{k}={v}")
+                        }
+                    })
+                    .collect();
+                kv.extend(reset.iter().map(|k| format!("{k} at its default")));
                 write!(f, "{role} configured with {}", kv.join(", "))
             }
+            FactKind::Trusted { role, trust: true } => write!(f, "{role} trusted"),
+            FactKind::Trusted { role, trust: false } => write!(f, "{role} not trusted"),
+            FactKind::Scaled { role, units } => write!(f, "{role} at {units} units"),
+            FactKind::Settled { role } => write!(f, "{role} settled"),
             FactKind::ProfileNamespacesAmbient { .. } => {
                 f.write_str("profile namespaces in ambient mode")
             }

@@ -53,6 +53,8 @@ pub struct App {
     pub config: Option<BTreeMap<String, String>>,
     /// Application trust, when it was read.
     pub trust: Option<bool>,
+    /// The options a user set (`juju config` source `user`), when the config was read.
+    pub user_set: Option<BTreeSet<String>>,
 }
 
 /// A unit's statuses.
@@ -110,6 +112,9 @@ pub struct ClusterState {
     pub profile_namespaces: Option<Vec<ProfileNamespace>>,
     /// Workloads in profile namespaces whose pods carry an istio-proxy sidecar.
     pub sidecars: Option<SidecarInventory>,
+    /// Workloads in profile namespaces labelled for injection whose pods lack the sidecar the
+    /// injector would give them.
+    pub missing_sidecars: Option<SidecarInventory>,
 }
 
 /// A workload's rollout as its status reports it.
@@ -148,6 +153,11 @@ pub struct ProfileNamespace {
 }
 
 impl ProfileNamespace {
+    /// Labelled for sidecar injection.
+    pub fn is_injected(&self) -> bool {
+        self.labels.get("istio-injection").map(String::as_str) == Some("enabled")
+    }
+
     /// Labelled for ambient and not for sidecar injection.
     pub fn is_ambient(&self) -> bool {
         self.labels
@@ -195,6 +205,8 @@ pub struct Needs {
     pub profile_namespaces: bool,
     /// Sidecar inventory of the profile namespaces.
     pub sidecars: bool,
+    /// Pods of the profile namespaces that lack their sidecar.
+    pub missing_sidecars: bool,
 }
 
 impl Needs {
@@ -215,13 +227,19 @@ impl Needs {
                     needs.rollouts.insert(workload.clone());
                     needs.config_maps.insert(config_map.clone());
                 }
-                FactKind::LegacyGone(object) => {
+                FactKind::LegacyGone(object) | FactKind::Present(object) => {
                     needs.legacy.insert(object.clone());
+                }
+                FactKind::SidecarsInjected => {
+                    needs.profile_namespaces = true;
+                    needs.missing_sidecars = true;
                 }
                 FactKind::NamespaceGone { namespace } => {
                     needs.namespaces.insert(namespace.clone());
                 }
-                FactKind::Deployed { role, .. } | FactKind::Configured { role, .. } => {
+                FactKind::Deployed { role, .. }
+                | FactKind::Configured { role, .. }
+                | FactKind::Trusted { role, .. } => {
                     needs.app_configs.insert(role.clone());
                 }
                 FactKind::Refreshed {
@@ -234,8 +252,12 @@ impl Needs {
                     needs.profile_namespaces = true;
                     needs.sidecars = true;
                 }
-                FactKind::Absent { .. } | FactKind::Related { .. } | FactKind::Refreshed { .. } => {
-                }
+                FactKind::Absent { .. }
+                | FactKind::Related { .. }
+                | FactKind::Unrelated { .. }
+                | FactKind::Refreshed { .. }
+                | FactKind::Scaled { .. }
+                | FactKind::Settled { .. } => {}
             }
         }
         needs

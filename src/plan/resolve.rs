@@ -100,13 +100,32 @@ fn substitute(kind: &mut FactKind, vars: &BTreeMap<&str, &str>) -> Result<(), St
             one(&mut workload.namespace)?;
             one(config_map)?;
         }
-        FactKind::LegacyGone(LegacyObject::Deployment { namespace, .. }) => one(namespace)?,
+        FactKind::LegacyGone(LegacyObject::Deployment { namespace, .. })
+        | FactKind::Present(LegacyObject::Deployment { namespace, .. }) => one(namespace)?,
         FactKind::NamespaceGone { namespace } => one(namespace)?,
-        FactKind::Deployed { config, .. } | FactKind::Configured { config, .. } => map(config)?,
-        FactKind::LegacyGone(LegacyObject::MutatingWebhook { .. })
+        // A backup's values are literal: `${` in a value a user set is not a variable.
+        FactKind::Deployed {
+            config,
+            hide_values: false,
+            ..
+        }
+        | FactKind::Configured {
+            config,
+            hide_values: false,
+            ..
+        } => map(config)?,
+        FactKind::Deployed { .. }
+        | FactKind::Configured { .. }
+        | FactKind::LegacyGone(LegacyObject::MutatingWebhook { .. })
+        | FactKind::Present(LegacyObject::MutatingWebhook { .. })
+        | FactKind::SidecarsInjected
         | FactKind::Absent { .. }
         | FactKind::Related { .. }
+        | FactKind::Unrelated { .. }
         | FactKind::Refreshed { .. }
+        | FactKind::Trusted { .. }
+        | FactKind::Scaled { .. }
+        | FactKind::Settled { .. }
         | FactKind::ProfileNamespacesAmbient { .. }
         | FactKind::SidecarsRecycled { .. } => {}
     }

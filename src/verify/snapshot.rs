@@ -41,7 +41,7 @@ pub(crate) fn configured_roles(plan: &Plan) -> Vec<&str> {
         .iter()
         .flat_map(|p| &p.facts)
         .filter_map(|f| match &f.kind {
-            FactKind::Configured { role, config } | FactKind::Deployed { role, config, .. }
+            FactKind::Configured { role, config, .. } | FactKind::Deployed { role, config, .. }
                 if !config.is_empty() =>
             {
                 Some(role.as_str())

@@ -399,7 +399,7 @@ pub(crate) const PLAN_CONFIG_APPLIED: Check = Check {
 fn expected_config(c: &Ctx) -> BTreeMap<String, BTreeMap<String, String>> {
     let mut out: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
     for fact in c.plan.phases.iter().flat_map(|p| &p.facts) {
-        let (FactKind::Configured { role, config } | FactKind::Deployed { role, config, .. }) =
+        let (FactKind::Configured { role, config, .. } | FactKind::Deployed { role, config, .. }) =
             &fact.kind
         else {
             continue;
