@@ -211,7 +211,7 @@ async fn a_model_equal_to_its_backup_is_already_restored() {
 }
 
 #[tokio::test]
-async fn without_a_backup_or_without_dry_run_restore_refuses_and_changes_nothing() {
+async fn without_a_backup_restore_and_its_dry_run_refuse_and_change_nothing() {
     let t = start(Twin::ckf_1_11()).await;
 
     let none = cli(&t, &["restore", "--dry-run"]).await;
@@ -226,8 +226,13 @@ async fn without_a_backup_or_without_dry_run_restore_refuses_and_changes_nothing
     let applied = cli(&t, &["restore"]).await;
     assert_eq!(applied.code, Some(1));
     assert!(
-        applied.stderr.contains("only plans") && applied.stderr.contains("--dry-run"),
-        "{}",
+        applied.stdout.contains("failed-step: preflight")
+            && applied
+                .stderr
+                .contains("no ckf-migrator backup in namespace kubeflow")
+            && applied.stderr.contains("nothing was changed"),
+        "{}\n{}",
+        applied.stdout,
         applied.stderr
     );
     assert_eq!(t.juju_writes(), 0);

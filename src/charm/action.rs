@@ -77,6 +77,18 @@ pub trait Engine {
         target: Target,
         backup: Option<String>,
     ) -> impl Future<Output = Result<Result<RestorePlan, PlanError>, OpenError>>;
+
+    /// Opens a session and puts the model back to `backup` (the newest when `None`).
+    ///
+    /// # Errors
+    /// The session could not be opened.
+    fn restore(
+        &self,
+        target: Target,
+        options: migrate::Options,
+        backup: Option<String>,
+        events: migrate::Events,
+    ) -> impl Future<Output = Result<migrate::Report, OpenError>>;
 }
 
 /// The real engine. `interrupt` is the signal handlers' request to stop (SIGTERM: the pod is
@@ -121,6 +133,20 @@ impl Engine for LiveEngine {
         let planned = restore::plan_for(&session, backup.as_deref()).await;
         session.juju.close().await;
         Ok(planned)
+    }
+
+    async fn restore(
+        &self,
+        target: Target,
+        mut options: migrate::Options,
+        backup: Option<String>,
+        events: migrate::Events,
+    ) -> Result<migrate::Report, OpenError> {
+        options.interrupt = self.interrupt.clone();
+        let session = Session::open(&target).await?;
+        let report = migrate::restore::run(&session, &options, backup.as_deref(), &events).await;
+        session.juju.close().await;
+        Ok(report)
     }
 }
 
@@ -249,34 +275,15 @@ async fn migrate_to_ambient<R: Runner, E: Engine>(
         }
     };
     let mut options = params.options(ctx.unit_name.clone(), Some(is_leader));
-    let config = match tools.config_get().await {
-        Ok(config) => config,
-        Err(e) => {
-            fail(tools, &format!("cannot read the charm config: {e}")).await;
-            return;
-        }
-    };
-    match params::poll_interval(&config) {
-        Ok(Some(interval)) => options.poll_interval = interval,
-        Ok(None) => {}
-        Err(fix) => {
-            fail(tools, &fix).await;
-            return;
-        }
-    }
-    match params::outage_grace(&config) {
-        Ok(Some(grace)) => options.outage_grace = grace,
-        Ok(None) => {}
-        Err(fix) => {
-            fail(tools, &fix).await;
-            return;
-        }
+    if let Err(fix) = apply_config(tools, &mut options).await {
+        fail(tools, &fix).await;
+        return;
     }
     let deadline = options.timeout.saturating_add(ENGINE_GRACE);
     set_status(tools, &status::running(MIGRATE_TO_AMBIENT)).await;
 
     let (events, rx) = migrate::Events::channel();
-    let progress = tokio::spawn(forward_progress(tools.clone(), rx));
+    let progress = tokio::spawn(forward_progress(tools.clone(), rx, "migrating"));
     let outcome = tokio::time::timeout(deadline, engine.migrate(target, options, events)).await;
     finish_progress(progress).await;
 
@@ -330,6 +337,14 @@ async fn migrate_to_ambient<R: Runner, E: Engine>(
                 migrate::Outcome::Migrated | migrate::Outcome::AlreadyMigrated => {
                     tracing::info!("migrate-to-ambient: {}", report.outcome.as_str());
                     set_status(tools, &status::migrated(Timestamp::now())).await;
+                }
+                // A migration never ends as a restore.
+                migrate::Outcome::Restored | migrate::Outcome::AlreadyRestored => {
+                    tracing::error!(
+                        "internal error: migrate-to-ambient ended as {}",
+                        report.outcome.as_str()
+                    );
+                    set_status(tools, &status::ready()).await;
                 }
             }
         }
@@ -393,7 +408,27 @@ async fn run_verify<R: Runner, E: Engine>(
     }
 }
 
-/// `restore`: plans only, in this version; without dry-run it says so and changes nothing.
+/// Sets what the charm's options `poll-interval` and `outage-grace` say; `Err` with the fix for a
+/// value that is not valid.
+async fn apply_config<R: Runner>(
+    tools: &HookTools<R>,
+    options: &mut migrate::Options,
+) -> Result<(), String> {
+    let config = tools
+        .config_get()
+        .await
+        .map_err(|e| format!("cannot read the charm config: {e}"))?;
+    if let Some(interval) = params::poll_interval(&config)? {
+        options.poll_interval = interval;
+    }
+    if let Some(grace) = params::outage_grace(&config)? {
+        options.outage_grace = grace;
+    }
+    Ok(())
+}
+
+/// `restore`: with dry-run, the plan and nothing changed; without, the model put back to the
+/// backup, with progress, status and results as `migrate-to-ambient` has them.
 async fn run_restore<R: Runner, E: Engine>(
     ctx: &JujuContext,
     tools: &HookTools<R>,
@@ -402,17 +437,80 @@ async fn run_restore<R: Runner, E: Engine>(
     target: Target,
     params: RestoreParams,
 ) {
-    if !params.dry_run {
-        fail(
-            tools,
-            &format!(
-                "this version of restore only plans: run `juju run {} restore dry-run=true` for the commands that put the model back to its backup, and run them in order, each phase once `juju status` has settled",
-                ctx.unit_name
-            ),
-        )
-        .await;
+    if params.dry_run {
+        plan_restore(tools, engine, loaded, target, params).await;
         return;
     }
+    let mut options = params.options(ctx.unit_name.clone());
+    if let Err(fix) = apply_config(tools, &mut options).await {
+        fail(tools, &fix).await;
+        return;
+    }
+    let deadline = options.timeout.saturating_add(ENGINE_GRACE);
+    set_status(tools, &status::running(RESTORE)).await;
+    let (events, rx) = migrate::Events::channel();
+    let progress = tokio::spawn(forward_progress(tools.clone(), rx, "restoring"));
+    let outcome = tokio::time::timeout(
+        deadline,
+        engine.restore(target, options, params.backup.clone(), events),
+    )
+    .await;
+    finish_progress(progress).await;
+    match outcome {
+        Err(_) => {
+            let resume = format!("`juju run {} restore`", ctx.unit_name);
+            set_status(
+                tools,
+                &status::restore_failed(
+                    "timeout",
+                    &format!(
+                        "the engine did not stop; run {resume} again, it resumes where it stopped"
+                    ),
+                ),
+            )
+            .await;
+            fail(
+                tools,
+                &format!(
+                    "restore did not stop within {} minutes after its timeout: re-run {resume}, it resumes where it stopped",
+                    ENGINE_GRACE.as_secs() / 60
+                ),
+            )
+            .await;
+        }
+        Ok(Err(open)) => session_failed(tools, &open, loaded).await,
+        Ok(Ok(report)) => {
+            set_results(tools, report.results()).await;
+            match &report.outcome {
+                migrate::Outcome::Failed { step, error } => {
+                    let message = match &report.interrupted {
+                        Some(_) => format!("restore stopped at {step}: {error}"),
+                        None => format!("restore failed at {step}: {error}"),
+                    };
+                    tracing::error!("{message}");
+                    set_status(tools, &status::restore_failed(step, error)).await;
+                    if let Err(e) = tools.action_fail(&message).await {
+                        tracing::error!("cannot mark the action failed: {e}");
+                    }
+                }
+                outcome => {
+                    tracing::info!("restore: {}", outcome.as_str());
+                    let backup = report.restored_from.as_deref().unwrap_or("its backup");
+                    set_status(tools, &status::restored(Timestamp::now(), backup)).await;
+                }
+            }
+        }
+    }
+}
+
+/// `restore dry-run=true`: the plan, read-only.
+async fn plan_restore<R: Runner, E: Engine>(
+    tools: &HookTools<R>,
+    engine: &E,
+    loaded: &CharmCredentials,
+    target: Target,
+    params: RestoreParams,
+) {
     let outcome = tokio::time::timeout(
         RESTORE_PLAN_TIMEOUT,
         engine.restore_plan(target, params.backup),
@@ -478,6 +576,7 @@ async fn session_failed<R: Runner>(
 async fn forward_progress<R: Runner>(
     tools: HookTools<R>,
     mut rx: mpsc::UnboundedReceiver<migrate::Event>,
+    doing: &'static str,
 ) {
     while let Some(event) = rx.recv().await {
         let line = event.to_string().replace('\n', " ");
@@ -485,7 +584,7 @@ async fn forward_progress<R: Runner>(
         if let Err(e) = tools.action_log(&line).await {
             tracing::warn!("cannot send progress to action-log: {e}");
         }
-        if let Some(message) = event.status_message() {
+        if let Some(message) = event.status_message(doing) {
             set_status(&tools, &WorkloadStatus::maintenance(message)).await;
         }
     }
@@ -572,6 +671,7 @@ mod tests {
         login_error: Option<juju::Error>,
         panic: Option<&'static str>,
         seen: Mutex<Vec<(Target, migrate::Options)>>,
+        restored_from: Mutex<Vec<Option<String>>>,
     }
 
     impl Engine for Scripted {
@@ -608,6 +708,18 @@ mod tests {
             _backup: Option<String>,
         ) -> Result<Result<RestorePlan, PlanError>, OpenError> {
             panic!("no test plans a restore through the scripted engine")
+        }
+
+        async fn restore(
+            &self,
+            target: Target,
+            options: migrate::Options,
+            backup: Option<String>,
+            events: migrate::Events,
+        ) -> Result<migrate::Report, OpenError> {
+            self.restored_from.lock().expect("lock").push(backup);
+            // The same script as a migration: events, then the report.
+            self.migrate(target, options, events).await
         }
     }
 
@@ -931,23 +1043,70 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn restore_without_dry_run_refuses_before_connecting() {
-        // The scripted engine panics if asked to plan: the refusal must come first.
+    async fn a_restore_passes_its_backup_and_deadline_and_ends_active_naming_the_backup() {
+        let mut restored = report(migrate::Outcome::Restored);
+        restored.restored_from = Some("ckf-migrator-backup-20261203-072902".into());
+        let engine = Scripted {
+            migrate: Some(restored),
+            ..Scripted::default()
+        };
+
         let state = act(
             RESTORE,
-            json!({"backup": "", "dry-run": false}),
-            &Scripted::default(),
+            json!({"backup": "ckf-migrator-backup-20261203-072902", "timeout": 5}),
+            &engine,
         )
         .await;
 
         let action = state.action.as_ref().expect("action");
-        assert!(action.failed);
-        let failure = action.failure.as_deref().unwrap_or_default();
-        assert!(
-            failure.contains("only plans")
-                && failure.contains("juju run ckf-migrator/0 restore dry-run=true"),
-            "{failure}"
+        assert!(!action.failed, "{:?}", action.failure);
+        assert_eq!(action.result("result"), Some("restored"));
+        assert_eq!(
+            action.result("backup"),
+            Some("ckf-migrator-backup-20261203-072902")
         );
-        assert_eq!(action.result("result"), Some("failed"));
+        let seen = engine.seen.lock().expect("lock");
+        let (_, options) = seen.first().expect("the engine ran");
+        assert_eq!(options.timeout, Duration::from_secs(5 * 60));
+        assert_eq!(options.holder, "ckf-migrator/0");
+        assert!(!options.dry_run);
+        assert_eq!(
+            *engine.restored_from.lock().expect("lock"),
+            [Some("ckf-migrator-backup-20261203-072902".to_string())]
+        );
+        let last = state.statuses.last().expect("a status");
+        assert_eq!(last.status, "active");
+        assert!(
+            last.message
+                .starts_with("restored to backup ckf-migrator-backup-20261203-072902 at "),
+            "{}",
+            last.message
+        );
+    }
+
+    #[tokio::test]
+    async fn a_failed_restore_fails_the_action_and_blocks_with_the_command_that_resumes() {
+        let engine = Scripted {
+            migrate: Some(migrate::Report::failed(
+                "refresh",
+                "kfp-api is in error; nothing is lost: re-run `juju run ckf-migrator/0 restore` to continue",
+                Duration::from_secs(3),
+            )),
+            ..Scripted::default()
+        };
+
+        let state = act(RESTORE, json!({}), &engine).await;
+
+        let action = state.action.as_ref().expect("action");
+        assert!(action.failed);
+        assert_eq!(action.result("failed-step"), Some("refresh"));
+        let last = state.statuses.last().expect("a status");
+        assert_eq!(last.status, "blocked");
+        assert!(
+            last.message.starts_with("restore failed at refresh: "),
+            "{}",
+            last.message
+        );
+        assert!(last.message.contains("juju run ckf-migrator/0 restore"));
     }
 }

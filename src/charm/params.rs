@@ -133,6 +133,13 @@ pub const ACTIONS: &[ActionSpec] = &[
                 name: "dry-run",
                 kind: ParamKind::Boolean { default: false },
             },
+            ParamSpec {
+                name: "timeout",
+                kind: ParamKind::Integer {
+                    default: 60,
+                    minimum: 1,
+                },
+            },
         ],
     },
 ];
@@ -429,6 +436,8 @@ pub struct RestoreParams {
     pub backup: Option<String>,
     /// `dry-run`.
     pub dry_run: bool,
+    /// `timeout`, in minutes (at least 1).
+    pub timeout_minutes: u64,
 }
 
 impl RestoreParams {
@@ -439,6 +448,22 @@ impl RestoreParams {
         Self {
             backup: (!backup.is_empty()).then(|| backup.to_string()),
             dry_run: params.bool("dry-run"),
+            timeout_minutes: u64::try_from(params.integer("timeout"))
+                .expect("timeout was validated to be at least 1"),
+        }
+    }
+
+    /// The engine's options; `holder` names who holds the Lease (this unit).
+    pub fn options(&self, holder: impl Into<String>) -> migrate::Options {
+        let holder = holder.into();
+        migrate::Options {
+            dry_run: self.dry_run,
+            timeout: timeout_from_minutes(self.timeout_minutes),
+            front_end: crate::advice::FrontEnd::Charm {
+                unit: holder.clone(),
+            },
+            holder,
+            ..migrate::Options::default()
         }
     }
 }

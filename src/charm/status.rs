@@ -19,6 +19,8 @@ pub const NOT_CONFIGURED: &str = "ready; set juju-credentials to run migrate-to-
 const MIGRATED_PREFIX: &str = "migrated to ambient at ";
 const MIGRATION_FAILED_PREFIX: &str = "migration failed at ";
 const VERIFY_PREFIX: &str = "ready; verify ";
+const RESTORED_PREFIX: &str = "restored to backup ";
+const RESTORE_FAILED_PREFIX: &str = "restore failed at ";
 const LOGIN_FAILED_PREFIX: &str = "juju-credentials: ";
 
 /// `active`: ready to run.
@@ -83,6 +85,16 @@ pub fn migration_incomplete(report: &crate::migrate::Report) -> WorkloadStatus {
     ))
 }
 
+/// `active` after a restore that made the model equal to `backup`.
+pub fn restored(at: Timestamp, backup: &str) -> WorkloadStatus {
+    WorkloadStatus::active(format!("{RESTORED_PREFIX}{backup} at {}", utc(at)))
+}
+
+/// `blocked` after a restore that stopped. `error` ends with the command that resumes it.
+pub fn restore_failed(step: &str, error: &str) -> WorkloadStatus {
+    WorkloadStatus::blocked(format!("{RESTORE_FAILED_PREFIX}{step}: {error}"))
+}
+
 /// `active` after verify: the charm is fine whatever the checks found; the message says what
 /// they found.
 pub fn verified(at: Timestamp, failed_checks: usize) -> WorkloadStatus {
@@ -128,8 +140,12 @@ pub enum Depth {
 pub fn keep_on_ready(current: &CurrentStatus, depth: Depth) -> bool {
     let message = current.message.as_str();
     let action_outcome = (current.status == "active"
-        && (message.starts_with(MIGRATED_PREFIX) || message.starts_with(VERIFY_PREFIX)))
-        || (current.status == "blocked" && message.starts_with(MIGRATION_FAILED_PREFIX));
+        && (message.starts_with(MIGRATED_PREFIX)
+            || message.starts_with(VERIFY_PREFIX)
+            || message.starts_with(RESTORED_PREFIX)))
+        || (current.status == "blocked"
+            && (message.starts_with(MIGRATION_FAILED_PREFIX)
+                || message.starts_with(RESTORE_FAILED_PREFIX)));
     let login_failure = current.status == "blocked" && message.starts_with(LOGIN_FAILED_PREFIX);
     action_outcome || (depth == Depth::Cheap && login_failure)
 }
@@ -167,6 +183,8 @@ mod tests {
             migration_failed("refresh: kfp-api", "boom"),
             verified(at, 0),
             verified(at, 2),
+            restored(at, "ckf-migrator-backup-20261203-072902"),
+            restore_failed("refresh", "boom"),
         ] {
             assert!(keep_on_ready(&current(&status), Depth::Cheap), "{status}");
             assert!(keep_on_ready(&current(&status), Depth::Login), "{status}");

@@ -54,8 +54,8 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Print the changes migrate-to-ambient would make, as juju/kubectl commands; change nothing.
     Plan(PlanArgs),
-    /// Print the changes that would put the model back to a backup, as juju commands (--dry-run;
-    /// this version plans a restore and does not apply it).
+    /// Put the model back to a backup migrate-to-ambient took (--dry-run: print the juju
+    /// commands that would, change nothing).
     Restore(restore::RestoreArgs),
     /// Run the migration and verify against the built-in CKF twin, on this machine only.
     Demo(DemoArgs),
@@ -134,6 +134,14 @@ pub struct EngineArgs {
     #[arg(long)]
     pub allow_serverless_loss: bool,
 
+    /// How long to wait, and for what.
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// How a run that changes the model waits: shared by `migrate-to-ambient`, `plan` and `restore`.
+#[derive(Debug, Clone, Args)]
+pub struct RunArgs {
     /// Give up after this many minutes; a later run resumes where this one stopped.
     #[arg(long, default_value_t = 60, value_name = "MINUTES",
           value_parser = clap::value_parser!(u64).range(1..))]
@@ -310,39 +318,54 @@ pub fn migrate_options(engine: &EngineArgs, dry_run: bool) -> migrate::Options {
         dry_run,
         restart_workloads: engine.restart_workloads,
         allow_serverless_loss: engine.allow_serverless_loss,
+        ..run_options(&engine.run, dry_run)
+    }
+}
+
+/// The engine's options for a CLI run that waits as `run` says.
+pub fn run_options(run: &RunArgs, dry_run: bool) -> migrate::Options {
+    migrate::Options {
+        dry_run,
         // Capped at a year, like the action's: `Instant + timeout` must not overflow.
-        timeout: Duration::from_secs(engine.timeout.min(366 * 24 * 60) * 60),
-        poll_interval: Duration::from_secs_f64(engine.poll_interval),
-        outage_grace: Duration::from_secs_f64(engine.outage_grace),
+        timeout: Duration::from_secs(run.timeout.min(366 * 24 * 60) * 60),
+        poll_interval: Duration::from_secs_f64(run.poll_interval),
+        outage_grace: Duration::from_secs_f64(run.outage_grace),
         is_leader: None,
         holder: migrate::holder::cli_holder(),
         ..migrate::Options::default()
     }
 }
 
-async fn migrate_to_ambient(
-    connection: &ConnectionArgs,
-    engine: &EngineArgs,
-    dry_run: bool,
-) -> anyhow::Result<ExitCode> {
-    let resolved = target(connection, &std::env::vars().collect::<Vec<_>>())?;
-    let mut options = migrate_options(engine, dry_run);
-    options.interrupt = migrate::signals::install(|name| {
+/// Stops at a safe point on SIGINT or SIGTERM, saying so on the progress display.
+fn interrupt_on_signals() -> migrate::Interrupt {
+    migrate::signals::install(|name| {
         // Through the progress display's writer, so a live status line is not torn.
         let _ = writeln!(
             progress::LogWriter,
             "{name} received: stopping at a safe point (changes in flight may take {} s; Ctrl-C again exits at once)",
             migrate::interrupt::IN_FLIGHT_GRACE.as_secs()
         );
-    });
-    let session = open(&resolved).await?;
+    })
+}
+
+/// Runs `engine` with progress on stderr, then prints its results and returns the exit code;
+/// `what` names the run in errors (`migration`, `restore`).
+async fn run_with_progress<F, Fut>(
+    resolved: &Resolved,
+    what: &str,
+    engine: F,
+) -> anyhow::Result<ExitCode>
+where
+    F: FnOnce(Session, migrate::Events) -> Fut,
+    Fut: std::future::Future<Output = (Session, migrate::Report)>,
+{
+    let session = open(resolved).await?;
     let (events, rx) = migrate::Events::channel();
     let display = progress::Display::for_stderr(Instant::now());
     let progress = tokio::spawn(progress::show(rx, display));
     events.note(&resolved.description);
-    let report = migrate::run(&session, &options, &events).await;
+    let (session, report) = engine(session, events).await;
     session.juju.close().await;
-    drop(events);
     let _ = tokio::time::timeout(Duration::from_secs(10), progress).await;
     print!("{}", key_values(&report.results()));
     Ok(match &report.outcome {
@@ -352,16 +375,31 @@ async fn migrate_to_ambient(
                 exit_code::interrupted(signal)
             }
             None => {
-                eprintln!("error: migration failed at {step}: {error}");
+                eprintln!("error: {what} failed at {step}: {error}");
                 ExitCode::from(exit_code::FAILED)
             }
         },
         migrate::Outcome::Incomplete { error, .. } => {
-            eprintln!("error: migration incomplete: {error}");
+            eprintln!("error: {what} incomplete: {error}");
             ExitCode::from(exit_code::INCOMPLETE)
         }
         _ => ExitCode::SUCCESS,
     })
+}
+
+async fn migrate_to_ambient(
+    connection: &ConnectionArgs,
+    engine: &EngineArgs,
+    dry_run: bool,
+) -> anyhow::Result<ExitCode> {
+    let resolved = target(connection, &std::env::vars().collect::<Vec<_>>())?;
+    let mut options = migrate_options(engine, dry_run);
+    options.interrupt = interrupt_on_signals();
+    run_with_progress(&resolved, "migration", |session, events| async move {
+        let report = migrate::run(&session, &options, &events).await;
+        (session, report)
+    })
+    .await
 }
 
 /// The CLI's exit codes (README, "The command line").

@@ -1,17 +1,16 @@
-//! `ckf-migrator restore --dry-run`: the way back to a backup, as the commands that take it.
-//!
-//! Applying them is the restore engine's job, which is not built yet: until it is, restore plans
-//! only, and says so when asked for more. The plan is already what an operator needs at 2 a.m.:
-//! every difference between the model and its backup, in a safe order, as `juju` commands.
+//! `ckf-migrator restore`: the model put back to a backup, or with `--dry-run` the commands that
+//! would do it.
 
 use std::process::ExitCode;
 
-use anyhow::bail;
 use clap::Args;
 
-use crate::restore;
+use crate::{migrate, restore};
 
-use super::{ConnectionArgs, key_values, open, target};
+use super::{
+    ConnectionArgs, RunArgs, interrupt_on_signals, key_values, open, run_options,
+    run_with_progress, target,
+};
 
 /// `restore`.
 #[derive(Debug, Clone, Args)]
@@ -25,23 +24,31 @@ pub struct RestoreArgs {
     #[arg(long, value_name = "NAME")]
     pub backup: Option<String>,
     /// Print the changes that put the model back to the backup, as juju commands; change
-    /// nothing. Required: this version plans a restore and does not apply it.
+    /// nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// How long to wait, and for what.
+    #[command(flatten)]
+    pub run: RunArgs,
 }
 
-/// Plans the restore and prints it (`result`, `backup`, `commands`). Changes nothing.
+/// Restores (or with `--dry-run` plans) and prints the results.
 pub(super) async fn run(args: &RestoreArgs) -> anyhow::Result<ExitCode> {
-    if !args.dry_run {
-        bail!(
-            "this version of restore only plans: run `ckf-migrator restore --dry-run` for the commands that put the model back to its backup, and run them in order, each phase once the previous one has settled (`juju status --watch 5s`)"
-        );
-    }
     let resolved = target(&args.connection, &std::env::vars().collect::<Vec<_>>())?;
-    let session = open(&resolved).await?;
-    eprintln!("{}", resolved.description);
-    let planned = restore::plan_for(&session, args.backup.as_deref()).await;
-    session.juju.close().await;
-    print!("{}", key_values(&planned?.results()));
-    Ok(ExitCode::SUCCESS)
+    if args.dry_run {
+        let session = open(&resolved).await?;
+        eprintln!("{}", resolved.description);
+        let planned = restore::plan_for(&session, args.backup.as_deref()).await;
+        session.juju.close().await;
+        print!("{}", key_values(&planned?.results()));
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut options = run_options(&args.run, false);
+    options.interrupt = interrupt_on_signals();
+    let backup = args.backup.clone();
+    run_with_progress(&resolved, "restore", |session, events| async move {
+        let report = migrate::restore::run(&session, &options, backup.as_deref(), &events).await;
+        (session, report)
+    })
+    .await
 }

@@ -23,6 +23,7 @@ mod picture;
 mod preflight;
 mod reconcile;
 mod report;
+pub mod restore;
 pub mod signals;
 mod wake;
 
@@ -155,13 +156,17 @@ pub async fn run(session: &Session, options: &Options, events: &Events) -> Repor
 }
 
 /// `report` as a run that stopped: where, why, and the command that resumes it.
-fn stopped_report(stop: Stop, options: &Options, mut report: Report) -> Report {
+fn stopped_report(stop: Stop, options: &Options, report: Report) -> Report {
+    stopped_with(stop, &resume_command(options), report)
+}
+
+/// `report` as a run that stopped, resumed by `resume`.
+fn stopped_with(stop: Stop, resume: &advice::Command, mut report: Report) -> Report {
     report.outcome = Outcome::Failed {
         step: stop.step,
         error: format!(
-            "{}; nothing is lost: re-run {} to continue where this run stopped",
+            "{}; nothing is lost: re-run {resume} to continue where this run stopped",
             stop.error.trim_end_matches("; nothing is lost"),
-            resume_command(options)
         ),
     };
     report.interrupted = stop.interrupted;
@@ -335,6 +340,24 @@ async fn run_with(
         return Ok(report);
     }
 
+    let lease = match take_lease(session, attempts).await? {
+        Ok(lease) => lease,
+        Err(refusal) => return Ok(Report::failed("preflight", refusal, started.elapsed())),
+    };
+    let outcome = migrate(session, &resolved, attempts, &verdicts, started).await;
+    release(lease).await;
+    let mut report = outcome?;
+    report.duration = started.elapsed();
+    Ok(report)
+}
+
+/// Takes the Lease that keeps two runs from changing the model at once; `Ok(Err(why))` when
+/// another live run holds it (nothing was changed).
+async fn take_lease(
+    session: &Session,
+    attempts: &mut Attempts<'_>,
+) -> Result<Result<crate::cluster::LeaseGuard, String>, Stop> {
+    let options = attempts.options;
     let lease = match attempts
         .bounded(session.cluster.acquire_lease(
             &session.model_name,
@@ -346,31 +369,63 @@ async fn run_with(
         .await
     {
         Ok(Ok(lease)) => lease,
-        Ok(Err(e)) => {
-            return Ok(Report::failed(
-                "preflight",
-                format!("{e}; nothing was changed"),
-                started.elapsed(),
-            ));
-        }
+        Ok(Err(e)) => return Ok(Err(format!("{e}; nothing was changed"))),
         Err(cut) => return Err(cut_stop("preflight", cut, "taking the Lease", options)),
     };
     if let Some(previous) = lease.taken_from() {
-        events.warn(format!(
+        attempts.events.warn(format!(
             "took over Lease {}/{LEASE_NAME} from {previous}, a process on this host that no longer exists",
             session.model_name
         ));
     }
-    let outcome = migrate(session, &resolved, attempts, &verdicts, started).await;
-    // Bounded: a Kubernetes API that is gone must not keep an interrupted run alive.
+    Ok(Ok(lease))
+}
+
+/// Gives the Lease back. Bounded: a Kubernetes API that is gone must not keep an interrupted
+/// run alive; the Lease then expires on its own.
+async fn release(lease: crate::cluster::LeaseGuard) {
     match tokio::time::timeout(interrupt::IN_FLIGHT_GRACE, lease.release()).await {
         Ok(Ok(())) => {}
         Ok(Err(e)) => tracing::warn!("{e}; the Lease expires on its own"),
         Err(_) => tracing::warn!("releasing the Lease timed out; it expires on its own"),
     }
-    let mut report = outcome?;
-    report.duration = started.elapsed();
-    Ok(report)
+}
+
+/// Saves the model's state in a backup ConfigMap before the first change; `Ok(Err(why))` when
+/// it could not be (nothing was changed).
+async fn save_state(
+    session: &Session,
+    attempts: &mut Attempts<'_>,
+) -> Result<Result<String, String>, Stop> {
+    let options = attempts.options;
+    let status = match attempts.read(|| session.juju.full_status()).await {
+        Ok(status) => status,
+        Err(ReadError::Failed(e)) => {
+            return Ok(Err(format!("reading the model: {e}; nothing was changed")));
+        }
+        Err(ReadError::Cut(cut)) => {
+            return Err(cut_stop(
+                "backup",
+                cut,
+                "reading the model for the backup",
+                options,
+            ));
+        }
+    };
+    match attempts
+        .bounded(crate::backup::write(session, &status, options.concurrency))
+        .await
+    {
+        Ok(Ok(name)) => {
+            attempts.events.note(format!(
+                "backup: model state saved in ConfigMap {}/{name}",
+                session.model_name
+            ));
+            Ok(Ok(name))
+        }
+        Ok(Err(e)) => Ok(Err(format!("{e}; nothing was changed"))),
+        Err(cut) => Err(cut_stop("backup", cut, "writing the backup", options)),
+    }
 }
 
 /// Workloads in profile namespaces that will keep their sidecars after this run, and what to
@@ -423,50 +478,15 @@ async fn migrate(
     started: Instant,
 ) -> Result<Report, Stop> {
     let options = attempts.options;
-    let events = attempts.events;
     let mut backup = None;
     let needs_changes = verdicts
         .iter()
         .flatten()
         .any(|s| matches!(s, FactState::Unmet(_)));
     if needs_changes {
-        let status = match attempts.read(|| session.juju.full_status()).await {
-            Ok(status) => status,
-            Err(ReadError::Failed(e)) => {
-                return Ok(Report::failed(
-                    "backup",
-                    format!("reading the model: {e}; nothing was changed"),
-                    started.elapsed(),
-                ));
-            }
-            Err(ReadError::Cut(cut)) => {
-                return Err(cut_stop(
-                    "backup",
-                    cut,
-                    "reading the model for the backup",
-                    options,
-                ));
-            }
-        };
-        match attempts
-            .bounded(crate::backup::write(session, &status, options.concurrency))
-            .await
-        {
-            Ok(Ok(name)) => {
-                events.note(format!(
-                    "backup: model state saved in ConfigMap {}/{name}",
-                    session.model_name
-                ));
-                backup = Some(name);
-            }
-            Ok(Err(e)) => {
-                return Ok(Report::failed(
-                    "backup",
-                    format!("{e}; nothing was changed"),
-                    started.elapsed(),
-                ));
-            }
-            Err(cut) => return Err(cut_stop("backup", cut, "writing the backup", options)),
+        match save_state(session, attempts).await? {
+            Ok(name) => backup = Some(name),
+            Err(why) => return Ok(Report::failed("backup", why, started.elapsed())),
         }
     }
 
@@ -479,17 +499,7 @@ async fn migrate(
         skipped: BTreeSet::new(),
         watch: wake::ModelWatch::default(),
     };
-    let total = resolved.plan.phases.len();
-    let mut stopped = None;
-    for (i, phase) in resolved.plan.phases.iter().enumerate() {
-        if let Err(stop) = run.phase(i + 1, total, phase).await {
-            stopped = Some(stop);
-            break;
-        }
-    }
-    if let wake::ModelWatch::Watching(watcher) = std::mem::take(&mut run.watch) {
-        watcher.stop().await;
-    }
+    let stopped = run.phases().await;
     let mut report = Report {
         applied: run.applied,
         skipped: run.skipped.into_iter().collect(),

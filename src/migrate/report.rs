@@ -14,6 +14,10 @@ pub enum Outcome {
     Migrated,
     /// Every fact already held: nothing was changed.
     AlreadyMigrated,
+    /// A restore made the model equal to its backup.
+    Restored,
+    /// A restore found the model already equal to its backup: nothing was changed.
+    AlreadyRestored,
     /// Dry-run: the changes a run would make, nothing written.
     Planned,
     /// Every change of the plan is made, but the final verify fails: the migration is not done.
@@ -38,6 +42,8 @@ impl Outcome {
         match self {
             Outcome::Migrated => "migrated",
             Outcome::AlreadyMigrated => "already-migrated",
+            Outcome::Restored => "restored",
+            Outcome::AlreadyRestored => "already-restored",
             Outcome::Planned => "planned",
             Outcome::Incomplete { .. } => "incomplete",
             Outcome::Failed { .. } => "failed",
@@ -73,6 +79,8 @@ pub struct Report {
     pub duration: Duration,
     /// Name of the backup ConfigMap, when one was written.
     pub backup: Option<String>,
+    /// The backup a restore returned to.
+    pub restored_from: Option<String>,
     /// Summary of the verification run at the end of a migration.
     pub verify: Option<verify::Summary>,
     /// The signal that stopped the run, if one did.
@@ -103,6 +111,7 @@ impl Report {
             planned: Vec::new(),
             duration,
             backup: None,
+            restored_from: None,
             verify: None,
             interrupted: None,
             warnings: Vec::new(),
@@ -120,8 +129,16 @@ impl Report {
                 self.duration.as_secs().to_string(),
             ),
         ];
-        if let Some(backup) = &self.backup {
-            out.push(("backup".into(), backup.clone()));
+        match (&self.restored_from, &self.backup) {
+            // A restore's `backup` is the one it returns to; the state it replaced is saved too.
+            (Some(restored), saved) => {
+                out.push(("backup".into(), restored.clone()));
+                if let Some(saved) = saved {
+                    out.push(("saved-state".into(), saved.clone()));
+                }
+            }
+            (None, Some(backup)) => out.push(("backup".into(), backup.clone())),
+            (None, None) => {}
         }
         if !self.skipped.is_empty() {
             out.push(("skipped-facts".into(), self.skipped.join("\n")));
@@ -200,11 +217,12 @@ pub enum Event {
 }
 
 impl Event {
-    /// The workload status message this event calls for, if any.
-    pub fn status_message(&self) -> Option<String> {
+    /// The workload status message this event calls for, if any, in a run `doing` something
+    /// (`migrating`, `restoring`).
+    pub fn status_message(&self, doing: &str) -> Option<String> {
         match self {
             Event::PhaseStarted { index, total, name } => {
-                Some(format!("migrating: phase {index}/{total} {name}"))
+                Some(format!("{doing}: phase {index}/{total} {name}"))
             }
             _ => None,
         }

@@ -58,6 +58,26 @@ pub enum PlanError {
 /// # Errors
 /// See [`PlanError`].
 pub async fn plan_for(session: &Session, name: Option<&str>) -> Result<RestorePlan, PlanError> {
+    Ok(read(session, name).await?.plan)
+}
+
+/// A restore plan with both sides it was made from.
+#[derive(Debug, Clone)]
+pub struct Reading {
+    /// What to do.
+    pub plan: RestorePlan,
+    /// The backup: the desired state.
+    pub target: Backup,
+    /// The model as it is, read the way a backup is taken.
+    pub current: Backup,
+}
+
+/// Reads the backup `name` (the newest in sidecar mode when `None`) and the model, and plans.
+/// Changes nothing.
+///
+/// # Errors
+/// See [`PlanError`].
+pub async fn read(session: &Session, name: Option<&str>) -> Result<Reading, PlanError> {
     let order = Order::builtin()?;
     let (wanted, passed_over) = match name.map(str::trim).filter(|n| !n.is_empty()) {
         Some(name) => (backup::read_backup(session, Some(name)).await?, Vec::new()),
@@ -77,7 +97,11 @@ pub async fn plan_for(session: &Session, name: Option<&str>) -> Result<RestorePl
         &order,
     );
     planned.passed_over = passed_over;
-    Ok(planned)
+    Ok(Reading {
+        plan: planned,
+        target: wanted,
+        current,
+    })
 }
 
 /// Whether `backup` shows the model before the migration.

@@ -13,6 +13,7 @@
 //!   a password a user set;
 //! - `live`: the reading, against a session.
 
+mod desired;
 mod diff;
 mod live;
 mod order;
@@ -21,8 +22,9 @@ mod step;
 #[cfg(test)]
 mod fixtures;
 
+pub use desired::{NotRunnable, PLAN_NAME, desired};
 pub use diff::diff;
-pub use live::{OWN_CHARM, PlanError, in_sidecar_mode, plan_for};
+pub use live::{OWN_CHARM, PlanError, Reading, in_sidecar_mode, plan_for, read};
 pub use order::{BUILTIN, InvalidOrder, Order, OrderPhase, Take};
 pub use step::{Deployment, Step, StepKind};
 

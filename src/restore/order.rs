@@ -243,25 +243,34 @@ mod tests {
     }
 
     #[test]
-    fn a_relation_to_the_beacon_leaves_first_and_other_relations_last() {
+    fn every_relation_the_backup_lacks_leaves_first_and_those_it_has_come_last() {
+        // The older revisions lack the endpoints the migration added: Juju refuses a refresh
+        // that would break a relation still using one.
         let order = Order::builtin().expect("valid");
-        let mesh = Step::Unrelate {
-            relation: Relation::between(
-                "kfp-api:service-mesh".parse().expect("endpoint"),
-                "istio-beacon-k8s:service-mesh".parse().expect("endpoint"),
-            ),
-            charms: vec!["kfp-api".into(), "istio-beacon-k8s".into()],
-        };
-        let grpc = Step::Unrelate {
-            relation: Relation::between(
+        let relation = || {
+            Relation::between(
                 "kfp-api:kfp-api-grpc".parse().expect("endpoint"),
                 "kfp-schedwf:kfp-api-grpc".parse().expect("endpoint"),
-            ),
-            charms: vec!["kfp-api".into(), "kfp-schedwf".into()],
+            )
         };
-        let (placed, _) = order.place(vec![grpc, mesh]);
+        let charms = || vec!["kfp-api".to_string(), "kfp-schedwf".to_string()];
+        let gone = Step::Unrelate {
+            relation: relation(),
+            charms: charms(),
+        };
+        let back = Step::Relate {
+            relation: relation(),
+            charms: charms(),
+        };
+        let refresh = Step::Refresh {
+            application: "kfp-api".into(),
+            charm: "kfp-api".into(),
+            channel: "2.5/stable".parse().expect("channel"),
+            revision: Some(1000),
+        };
+        let (placed, _) = order.place(vec![back, refresh, gone]);
         let names: Vec<&str> = placed.iter().map(|(p, _)| p.name.as_str()).collect();
-        assert_eq!(names, ["leave-ambient", "relations"]);
+        assert_eq!(names, ["leave-ambient", "refresh", "relations"]);
     }
 
     #[test]
