@@ -25,10 +25,11 @@ mod support;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use ckf_migrator::plan::{FactKind, Params, Plan, Platform};
+use ckf_migrator::plan::{Params, Plan, Platform};
 use ckf_sim::fixtures::guide::{self, Step};
 use ckf_sim::model::{Change, Timing};
 use ckf_sim::{Sim, Twin};
+use support::secs;
 
 /// Realistic seconds × SCALE: 0.02 makes the ~5 min critical path ~6 s.
 const SCALE: f64 = 0.02;
@@ -41,36 +42,7 @@ const RUN_LIMIT: Duration = Duration::from_secs(300);
 /// How often the ingress is probed during a run.
 const PROBE_INTERVAL: Duration = Duration::from_millis(15);
 
-fn secs(change: Change) -> f64 {
-    change.base().as_secs_f64()
-}
-
-/// How long the twin takes to settle one fact, in realistic seconds.
-fn settle(plan: &Plan, kind: &FactKind) -> f64 {
-    match kind {
-        FactKind::Absent { role }
-            if plan
-                .roles
-                .get(role)
-                .is_some_and(|r| r.charm == "istio-pilot") =>
-        {
-            secs(Change::RemovePurge)
-        }
-        FactKind::Absent { .. } => secs(Change::Remove),
-        FactKind::Deployed { .. } => secs(Change::Allocate) + secs(Change::Install),
-        // `--trust` rides in SetCharm's config-settings, as the Go CLI sends it: one settle.
-        FactKind::Refreshed { .. } => secs(Change::Refresh),
-        FactKind::Related { .. } => secs(Change::Relate),
-        FactKind::Configured { .. } => secs(Change::Config),
-        // The twin's profile workloads have one replica each and restart in parallel: one pod
-        // start. (Cilium's DaemonSet rolls node by node; the MicroK8s run has no Cilium.)
-        FactKind::SidecarsRecycled { .. } => Timing::POD_START.as_secs_f64(),
-        // Other Kubernetes objects follow the Juju changes at once in the twin.
-        _ => 0.0,
-    }
-}
-
-/// Sum over the phases that apply of the longest settle in each.
+/// The plan bound to the twin (MicroK8s), its critical path.
 fn critical_path(plan: &Plan) -> f64 {
     let resolved = plan
         .resolve(Params {
@@ -79,18 +51,7 @@ fn critical_path(plan: &Plan) -> f64 {
             restart_workloads: true,
         })
         .expect("the builtin plan resolves for MicroK8s");
-    resolved
-        .plan
-        .phases
-        .iter()
-        .map(|phase| {
-            phase
-                .facts
-                .iter()
-                .map(|f| settle(&resolved.plan, &f.kind))
-                .fold(0.0, f64::max)
-        })
-        .sum()
+    support::critical_path(&resolved.plan)
 }
 
 /// Every command of the guide, each after the previous one settled.

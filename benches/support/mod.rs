@@ -14,7 +14,59 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use ckf_migrator::plan::{FactKind, Plan};
+use ckf_sim::model::{Change, Timing};
 use ckf_sim::{ADMIN_USER, Sim};
+
+/// A twin delay at scale 1, in seconds.
+pub fn secs(change: Change) -> f64 {
+    change.base().as_secs_f64()
+}
+
+/// How long the twin takes to settle one fact, in realistic seconds.
+pub fn settle(plan: &Plan, kind: &FactKind) -> f64 {
+    match kind {
+        FactKind::Absent { role }
+            if plan
+                .roles
+                .get(role)
+                .is_some_and(|r| r.charm == "istio-pilot") =>
+        {
+            secs(Change::RemovePurge)
+        }
+        FactKind::Absent { .. } => secs(Change::Remove),
+        FactKind::Deployed { .. } => secs(Change::Allocate) + secs(Change::Install),
+        // `--trust` rides in SetCharm's config-settings, as the Go CLI sends it: one settle. A
+        // downgrade to an explicit revision is an ordinary refresh.
+        FactKind::Refreshed { .. } => secs(Change::Refresh),
+        FactKind::Related { .. } => secs(Change::Relate),
+        FactKind::Unrelated { .. } => secs(Change::Unrelate),
+        FactKind::Configured { .. } | FactKind::Trusted { .. } => secs(Change::Config),
+        // The twin's profile workloads have one replica each and restart in parallel: one pod
+        // start. (Cilium's DaemonSet rolls node by node; the MicroK8s run has no Cilium.)
+        FactKind::SidecarsRecycled { .. } | FactKind::SidecarsInjected => {
+            Timing::POD_START.as_secs_f64()
+        }
+        // Other Kubernetes objects follow the Juju changes at once in the twin; waiting for an
+        // application to settle adds nothing to what changed it.
+        _ => 0.0,
+    }
+}
+
+/// Sum over `plan`'s phases of the longest settle in each: the fastest any tool could go in the
+/// plan's order.
+pub fn critical_path(plan: &Plan) -> f64 {
+    plan.phases
+        .iter()
+        .map(|phase| {
+            phase
+                .facts
+                .iter()
+                .map(|f| settle(plan, &f.kind))
+                .fold(0.0, f64::max)
+        })
+        .sum()
+}
 
 /// One run of the CLI.
 pub struct CliRun {
