@@ -266,3 +266,48 @@ async fn a_restore_stopped_by_sigterm_resumes_where_it_stopped() {
     assert_eq!(resumed.result("result"), Some("restored"));
     assert_eq!(model_shape(&t), before);
 }
+
+#[tokio::test]
+async fn a_revision_the_store_no_longer_serves_is_refused_naming_it_and_nothing_changes() {
+    let t = start(Twin::ckf_1_11()).await;
+    let migrated = t.migrate().run().await;
+    migrated.assert_succeeded();
+    let backup = migrated.result("backup").expect("a backup").to_string();
+    // The backup as a store that has since dropped kfp-api's revision would leave it.
+    let store = t.sim.store();
+    let config_map = store
+        .get("v1", "ConfigMap", Some("kubeflow"), &backup)
+        .expect("the backup");
+    let text = config_map["data"][ckf_migrator::backup::DATA_KEY]
+        .as_str()
+        .expect("the document");
+    let mut document: serde_yaml::Value = serde_yaml::from_str(text).expect("yaml");
+    document["applications"]["kfp-api"]["revision"] = serde_yaml::Value::from(9999);
+    store
+        .patch_merge(
+            "v1",
+            "ConfigMap",
+            Some("kubeflow"),
+            &backup,
+            serde_json::json!({"data": {
+                ckf_migrator::backup::DATA_KEY: serde_yaml::to_string(&document).expect("yaml")
+            }}),
+        )
+        .expect("backup edited");
+    let (juju_writes, kube_writes) = (t.juju_writes(), t.kube_writes());
+
+    let run = restore(&t, &backup).run().await;
+
+    assert!(!run.succeeded());
+    assert_eq!(run.result("failed-step"), Some("preflight"));
+    let error = run.result("error").unwrap_or_default();
+    assert!(
+        error.contains("kfp-api: the store does not serve kfp-api revision 9999 on ")
+            && error.contains("charm or bundle not found")
+            && error.ends_with("nothing was changed"),
+        "{error}"
+    );
+    assert_eq!(t.juju_writes(), juju_writes, "no Juju write");
+    assert_eq!(t.kube_writes(), kube_writes, "no Kubernetes write");
+    t.assert_schema_clean();
+}

@@ -205,6 +205,19 @@ pub struct DeploySpec {
     pub base: Option<Base>,
 }
 
+/// A charm at an exact revision, as a restore asks the store for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PinnedCharm {
+    /// Charm name on Charmhub.
+    pub charm: String,
+    /// Channel it tracks.
+    pub channel: String,
+    /// Revision.
+    pub revision: u32,
+    /// The OS base it runs on; `None` leaves it to the store.
+    pub base: Option<Base>,
+}
+
 /// What a refresh did.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RefreshOutcome {

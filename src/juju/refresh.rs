@@ -30,7 +30,7 @@ use super::channel::{
 use super::client::{Client, Retry, item_error, single};
 use super::error::{Error, Result, code};
 use super::login::Facade;
-use super::model::{CharmUrl, RefreshOutcome};
+use super::model::{CharmUrl, PinnedCharm, RefreshOutcome};
 use super::wire::{self, Base, CharmOrigin, CharmResource, CharmResourceMeta};
 
 /// How often, and after how long a first pause, `GetCharmURLOrigin` is asked again while the
@@ -333,6 +333,67 @@ impl Client {
                     ))
                 })?;
                 judge_resolution(application, channel, prepared, answer).map(|_| ())
+            })
+            .collect()
+    }
+
+    /// Whether the store still serves each charm at its revision on its base: one bulk
+    /// `Charms.ResolveCharms` by revision (an origin without id, as `juju refresh --revision`
+    /// and `juju deploy --revision` build it: `utils.MakeOrigin`), read-only. Each answer is
+    /// `Ok` or Juju's error for that charm (a revision the store no longer serves is
+    /// Charmhub's `charm or bundle not found …` with the releases there are,
+    /// `core/charm/repository/charmhub.go` `handleRevisionNotFound` at v3.6.11). What a
+    /// restore asks before its first write.
+    pub async fn check_revisions(&self, wanted: &[PinnedCharm]) -> Vec<Result<()>> {
+        let mut asked = Vec::new();
+        let mut answers: Vec<Option<Result<()>>> = Vec::new();
+        for pinned in wanted {
+            match CharmChannel::parse(&pinned.channel) {
+                Ok(channel) => {
+                    let current = CharmOrigin {
+                        base: pinned.base.as_ref().map(|b| Base {
+                            name: b.name.clone(),
+                            channel: b.channel.clone(),
+                        }),
+                        ..CharmOrigin::default()
+                    };
+                    let reference = CharmUrl {
+                        schema: "ch".to_owned(),
+                        prefix: Vec::new(),
+                        name: pinned.charm.clone(),
+                        revision: Some(i64::from(pinned.revision)),
+                    };
+                    asked.push((
+                        reference.to_string(),
+                        origin_for_revision(&current, &channel, pinned.revision),
+                    ));
+                    answers.push(None);
+                }
+                Err(e) => answers.push(Some(Err(Error::Invalid(format!(
+                    "{} at revision {}: {e}",
+                    pinned.charm, pinned.revision
+                ))))),
+            }
+        }
+        let mut resolved = match self.resolve_charms(asked, true).await {
+            Ok(resolved) => resolved.into_iter(),
+            Err(e) => return wanted.iter().map(|_| Err(e.clone())).collect(),
+        };
+        answers
+            .into_iter()
+            .map(|answer| {
+                answer.unwrap_or_else(|| {
+                    resolved
+                        .next()
+                        .unwrap_or_else(|| {
+                            Err(decode(
+                                Facade::Charms,
+                                "ResolveCharms",
+                                "fewer results than charms asked".into(),
+                            ))
+                        })
+                        .map(|_| ())
+                })
             })
             .collect()
     }

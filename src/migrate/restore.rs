@@ -12,8 +12,9 @@ use std::collections::BTreeSet;
 use std::time::Instant;
 
 use crate::advice;
+use crate::juju::PinnedCharm;
 use crate::plan::{FactState, Needs, Params, Plan, Platform, Resolved, RunMemory};
-use crate::restore::{self, PlanError};
+use crate::restore::{self, PlanError, Step};
 use crate::session::Session;
 
 use super::attempts::Attempts;
@@ -147,6 +148,40 @@ async fn run_with(
         ));
         return Ok(base(Outcome::AlreadyRestored));
     }
+    let unserved = match attempts
+        .bounded(unserved_revisions(session, &reading))
+        .await
+    {
+        Ok(Ok(unserved)) => unserved,
+        Ok(Err(e)) => {
+            return Ok(Report::failed(
+                "preflight",
+                format!(
+                    "asking the controller for the backed-up revisions: {e}; nothing was changed: re-run {} once it answers",
+                    resume_command(options, backup)
+                ),
+                started.elapsed(),
+            ));
+        }
+        Err(cut) => {
+            return Err(super::cut_stop(
+                "preflight",
+                cut,
+                "asking the store for the backed-up revisions",
+                options,
+            ));
+        }
+    };
+    if !unserved.is_empty() {
+        return Ok(Report::failed(
+            "preflight",
+            format!(
+                "{}; restore from another backup, or bring these applications back by hand; nothing was changed",
+                unserved.join("; ")
+            ),
+            started.elapsed(),
+        ));
+    }
     events.note(format!(
         "restore: {} steps in {} phases to return to {name}",
         planned.phases.iter().map(|p| p.steps.len()).sum::<usize>(),
@@ -224,6 +259,71 @@ async fn restore(session: &Session, resolved: &Resolved, attempts: &mut Attempts
         applied: run.applied,
         skipped: run.skipped.into_iter().collect(),
     }
+}
+
+/// Every charm revision the restore deploys or refreshes to that the store no longer serves,
+/// each with Juju's answer (which lists the channels and bases there are). Read-only: one bulk
+/// `Charms.ResolveCharms`.
+///
+/// # Errors
+/// The controller could not be asked (a transient failure: nothing is known yet).
+async fn unserved_revisions(
+    session: &Session,
+    reading: &restore::Reading,
+) -> Result<Vec<String>, crate::juju::Error> {
+    let base = |application: &str| {
+        reading
+            .target
+            .applications
+            .get(application)
+            .and_then(|a| a.base.clone())
+    };
+    let pinned: Vec<(String, PinnedCharm)> = reading
+        .plan
+        .phases
+        .iter()
+        .flat_map(|p| &p.steps)
+        .filter_map(|step| match step {
+            Step::Deploy(d) => Some((
+                d.application.clone(),
+                PinnedCharm {
+                    charm: d.charm.clone(),
+                    channel: d.channel.to_string(),
+                    revision: d.revision?,
+                    base: d.base.clone(),
+                },
+            )),
+            Step::Refresh {
+                application,
+                charm,
+                channel,
+                revision,
+            } => Some((
+                application.clone(),
+                PinnedCharm {
+                    charm: charm.clone(),
+                    channel: channel.to_string(),
+                    revision: (*revision)?,
+                    base: base(application),
+                },
+            )),
+            _ => None,
+        })
+        .collect();
+    let charms: Vec<PinnedCharm> = pinned.iter().map(|(_, p)| p.clone()).collect();
+    let answers = session.juju.check_revisions(&charms).await;
+    let mut unserved = Vec::new();
+    for ((application, p), answer) in pinned.iter().zip(answers) {
+        match answer {
+            Ok(()) => {}
+            Err(e) if e.is_retryable() => return Err(e),
+            Err(e) => unserved.push(format!(
+                "{application}: the store does not serve {} revision {} on {}: {e}",
+                p.charm, p.revision, p.channel
+            )),
+        }
+    }
+    Ok(unserved)
 }
 
 /// A restore that could not be planned: nothing was changed, and the error says what to do.
