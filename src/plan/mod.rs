@@ -19,7 +19,7 @@ mod resolve;
 #[cfg(test)]
 mod fixtures;
 
-pub use change::{Change, RESTARTED_FOR};
+pub use change::{Change, FROM_BACKUP, RESTARTED_FOR};
 pub use evaluate::{
     FactState, Lookup, RunMemory, evaluate, is_transient, lookup, sidecar_leftovers,
 };

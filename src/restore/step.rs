@@ -5,7 +5,7 @@ use std::fmt;
 
 use crate::backup::Relation;
 use crate::juju::Base;
-use crate::plan::Channel;
+use crate::plan::{Channel, FROM_BACKUP};
 
 /// What a step does, without its application: what the order file's `take` entries match.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -207,10 +207,6 @@ impl Step {
         }
     }
 }
-
-/// Option values are not printed: a backed-up value may be a password a user set, and these
-/// commands go to logs and action results. The backup ConfigMap holds them.
-const FROM_BACKUP: &str = "<backed-up value>";
 
 /// The command a person would type; option values are shown as `<backed-up value>`.
 impl fmt::Display for Step {
